@@ -1,0 +1,183 @@
+"""The project's error hierarchy.
+
+Every failure that reaches a user is one of these. Modules that talk to an
+outside service convert that library's exceptions *by type* at their boundary
+(see ``youtube.py``, ``claude.py``, ``vault.py``); nothing further up looks at
+error text.
+
+    StudyBuddyError                 reason: str, retryable: bool
+    ├── InputError                  bad URL, file, flag value (usage)
+    ├── YouTubeError
+    │   ├── YouTubeBlocked          IP blocked, bot check, captcha, HTTP 429   (retryable)
+    │   ├── VideoUnavailable        removed, private, bad id                   (permanent)
+    │   ├── CaptionsDisabled                                                   (permanent)
+    │   ├── NoCaptionsInLanguage                                               (permanent)
+    │   ├── AgeRestricted                                                      (permanent)
+    │   ├── PoTokenRequired         YouTube wants a PO token                   (retryable)
+    │   └── YouTubeResponseError    empty / unparsable answer                  (retryable)
+    ├── NetworkError                unreachable, DNS, proxy, timeout           (retryable)
+    ├── ClaudeError
+    │   ├── ClaudeAuthError         401/403: stops the batch                   (fatal)
+    │   ├── ClaudeSpendLimit        spend limit reached: stops the batch       (fatal)
+    │   ├── ClaudeRateLimited       429 / 529 after retries                    (retryable)
+    │   ├── ClaudeTruncated         answer cut off at max_tokens               (retryable)
+    │   └── ClaudeResponseError     other API errors / malformed answers
+    ├── VaultError                  disk full, permission, path outside vault
+    ├── TorError                    control port / SOCKS problems
+    └── Cancelled                   the batch was interrupted                  (retryable)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "StudyBuddyError",
+    "InputError",
+    "YouTubeError",
+    "YouTubeBlocked",
+    "VideoUnavailable",
+    "CaptionsDisabled",
+    "NoCaptionsInLanguage",
+    "AgeRestricted",
+    "PoTokenRequired",
+    "YouTubeResponseError",
+    "NetworkError",
+    "ClaudeError",
+    "ClaudeAuthError",
+    "ClaudeSpendLimit",
+    "ClaudeRateLimited",
+    "ClaudeTruncated",
+    "ClaudeResponseError",
+    "VaultError",
+    "TorError",
+    "Cancelled",
+]
+
+
+class StudyBuddyError(Exception):
+    """Base of every error the app reports to a user."""
+
+    #: Default user-facing reason for the class; instances may override it.
+    default_reason = "something went wrong"
+    #: Whether trying the same job again later can succeed.
+    retryable = False
+    #: Whether the whole batch must stop (e.g. a bad API key).
+    fatal = False
+    #: Short machine-readable kind, stored in the job log.
+    kind = "error"
+
+    def __init__(self, reason: str | None = None, *, retryable: bool | None = None):
+        self.reason = reason or self.default_reason
+        if retryable is not None:
+            self.retryable = retryable
+        super().__init__(self.reason)
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class InputError(StudyBuddyError):
+    default_reason = "invalid input"
+    kind = "input"
+
+
+class YouTubeError(StudyBuddyError):
+    default_reason = "YouTube request failed"
+    kind = "youtube"
+
+
+class YouTubeBlocked(YouTubeError):
+    default_reason = "blocked or rate-limited by YouTube (too many requests from this IP)"
+    retryable = True
+    kind = "blocked"
+
+
+class VideoUnavailable(YouTubeError):
+    default_reason = "video unavailable, private or removed"
+    kind = "unavailable"
+
+
+class CaptionsDisabled(YouTubeError):
+    default_reason = "captions are disabled for this video"
+    kind = "captions_disabled"
+
+
+class NoCaptionsInLanguage(YouTubeError):
+    default_reason = "no captions in the requested languages"
+    kind = "no_captions"
+
+
+class AgeRestricted(YouTubeError):
+    default_reason = "video is age-restricted (needs a signed-in account)"
+    kind = "age_restricted"
+
+
+class PoTokenRequired(YouTubeError):
+    default_reason = "YouTube asked for a PO token for this video's captions"
+    retryable = True
+    kind = "po_token"
+
+
+class YouTubeResponseError(YouTubeError):
+    default_reason = "YouTube sent an empty or unreadable answer"
+    retryable = True
+    kind = "bad_response"
+
+
+class NetworkError(StudyBuddyError):
+    default_reason = "network unreachable"
+    retryable = True
+    kind = "network"
+
+
+class ClaudeError(StudyBuddyError):
+    default_reason = "Claude API request failed"
+    kind = "claude"
+
+
+class ClaudeAuthError(ClaudeError):
+    default_reason = "the Anthropic API key was rejected (check ANTHROPIC_API_KEY)"
+    fatal = True
+    kind = "claude_auth"
+
+
+class ClaudeSpendLimit(ClaudeError):
+    default_reason = (
+        "the Anthropic account reached its spend limit; finished notes are kept, "
+        "raise the limit and re-run to do the rest"
+    )
+    fatal = True
+    kind = "claude_spend_limit"
+
+
+class ClaudeRateLimited(ClaudeError):
+    default_reason = "Claude API rate limit or overload persisted after retries"
+    retryable = True
+    kind = "claude_rate_limited"
+
+
+class ClaudeTruncated(ClaudeError):
+    default_reason = "Claude's answer was cut off before it was complete"
+    retryable = True
+    kind = "claude_truncated"
+
+
+class ClaudeResponseError(ClaudeError):
+    default_reason = "Claude sent an unexpected answer"
+    kind = "claude_response"
+
+
+class VaultError(StudyBuddyError):
+    default_reason = "could not write to the notes folder"
+    kind = "vault"
+
+
+class TorError(StudyBuddyError):
+    default_reason = "Tor is not reachable"
+    retryable = True
+    kind = "tor"
+
+
+class Cancelled(StudyBuddyError):
+    default_reason = "cancelled before it finished"
+    retryable = True
+    kind = "cancelled"

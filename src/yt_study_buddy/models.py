@@ -1,0 +1,166 @@
+"""Plain data passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Segment",
+    "Transcript",
+    "VideoMeta",
+    "Source",
+    "NotesResult",
+    "AssessmentQuestion",
+    "Assessment",
+    "ASSESSMENT_CATEGORIES",
+    "format_timestamp",
+    "youtube_link",
+]
+
+
+def format_timestamp(seconds: float) -> str:
+    """Format seconds as H:MM:SS or M:SS."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def youtube_link(video_id: str, seconds: float | None = None) -> str:
+    """Return the short youtu.be link to a video, at a moment when given."""
+    base = f"https://youtu.be/{video_id}"
+    return base if seconds is None else f"{base}?t={max(0, int(seconds))}"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One caption line with its start time in seconds."""
+
+    start: float
+    duration: float
+    text: str
+
+
+@dataclass
+class Transcript:
+    """A video's captions, with where they came from."""
+
+    video_id: str
+    segments: list[Segment]
+    language_code: str = "en"
+    language: str = "English"
+    is_generated: bool = False
+    #: 'youtube-transcript-api', 'yt-dlp', 'local-file' (a cache hit keeps the original method)
+    method: str = "youtube-transcript-api"
+    translated_from: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The caption text joined as one string."""
+        return " ".join(s.text for s in self.segments)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the start to the end of the last segment."""
+        if not self.segments:
+            return 0.0
+        last = self.segments[-1]
+        return last.start + last.duration
+
+    def timestamped_text(self) -> str:
+        """Lines of '[M:SS] text' used as model input."""
+        return "\n".join(f"[{format_timestamp(s.start)}] {s.text}" for s in self.segments)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for the transcript cache."""
+        return {
+            "video_id": self.video_id,
+            "language_code": self.language_code,
+            "language": self.language,
+            "is_generated": self.is_generated,
+            "method": self.method,
+            "translated_from": self.translated_from,
+            "segments": [[s.start, s.duration, s.text] for s in self.segments],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Transcript":
+        """Rebuild a transcript stored with to_dict."""
+        return cls(
+            video_id=data["video_id"],
+            segments=[Segment(float(a), float(b), str(c)) for a, b, c in data["segments"]],
+            language_code=data.get("language_code", "en"),
+            language=data.get("language", ""),
+            is_generated=bool(data.get("is_generated", False)),
+            method=data.get("method", "youtube-transcript-api"),
+            translated_from=data.get("translated_from"),
+        )
+
+
+@dataclass
+class VideoMeta:
+    """Title and channel of a video (or a local lecture file)."""
+
+    video_id: str
+    title: str
+    channel: str = ""
+    url: str = ""
+    #: 'youtube' or 'local'
+    source: str = "youtube"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One thing to process: a YouTube video or a local caption file."""
+
+    video_id: str
+    url: str
+    #: 'youtube' or 'local'
+    kind: str = "youtube"
+    path: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        """True for a caption file on disk."""
+        return self.kind == "local"
+
+
+@dataclass
+class NotesResult:
+    """What a note engine produced for one video, before it reaches the vault."""
+
+    markdown: str
+    concepts: list[str]
+    summary: str = ""
+    subject: str | None = None
+    engine: str = "offline"
+    model: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+ASSESSMENT_CATEGORIES: dict[str, str] = {
+    "gap_analysis": "Gap analysis",
+    "practical_application": "Practical application",
+    "one_up": "One-up challenges",
+    "connections": "Connections and synthesis",
+}
+
+
+@dataclass
+class AssessmentQuestion:
+    """One self-test question with its model answer."""
+
+    category: str
+    question: str
+    answer: str
+    key_concepts: list[str] = field(default_factory=list)
+    timestamp: float | None = None
+
+
+@dataclass
+class Assessment:
+    """A set of questions for one video."""
+
+    questions: list[AssessmentQuestion]
+    usage: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,86 @@
+"""A small threaded HTTP server on 127.0.0.1 that fakes build on."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["LoopbackServer", "FakeHandler"]
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    """Request handler that delegates to ``self.server.fake.handle(self)``."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # keep test output clean
+
+    def read_body(self) -> bytes:
+        """Read the request body (Content-Length based)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send_bytes(self, status: int, body: bytes, content_type: str = "text/plain",
+                   headers: dict[str, str] | None = None) -> None:
+        """Send a complete response."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        """Send a JSON response."""
+        self.send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self.server.fake.handle(self)
+
+    do_POST = do_GET
+    do_HEAD = do_GET
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class LoopbackServer:
+    """Run ``fake.handle(handler)`` for every request on 127.0.0.1:<free port>."""
+
+    def __init__(self, fake: Any, port: int = 0):
+        self.fake = fake
+        self._server = _Server(("127.0.0.1", port), FakeHandler)
+        self._server.fake = fake
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:<port>"""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "LoopbackServer":
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-http",
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> "LoopbackServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
