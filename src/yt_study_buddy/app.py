@@ -1,0 +1,482 @@
+"""The library API: ``YouTubeStudyNotes`` runs the whole job for one video or a batch.
+
+One job per video: source -> transcript -> notes + assessment -> vault write.
+The CLI and the Streamlit app are thin shells over this class. Heavy
+libraries (anthropic, youtube-transcript-api, yt-dlp) load on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .config import Settings, load_settings, redact
+from .errors import (
+    Cancelled,
+    ClaudeAuthError,
+    InputError,
+    StudyBuddyError,
+    YouTubeBlocked,
+)
+from .events import EventSink, JobEvent, Stage, safe_emit
+from .inputs import Entry, Rejected, collect_entries, resolve_sources, source_for
+from .limits import ServiceLimits
+from .models import Source, Transcript, VideoMeta
+from .parallel_processor import (
+    MAX_WORKERS,
+    MIN_WORKERS,
+    ParallelVideoProcessor,
+    ProcessingMetrics,
+    ProcessingResult,
+    ProgressCallback,
+    ResultCallback,
+)
+
+__all__ = ["YouTubeStudyNotes", "BatchReport", "ENGINES"]
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "claude", "offline")
+
+
+@dataclass
+class BatchReport:
+    """What a batch did: one result per input, metrics, and the vault's stats."""
+
+    results: list[ProcessingResult]
+    metrics: ProcessingMetrics
+    graph_stats: dict[str, Any] = field(default_factory=dict)
+    links_written: int = 0
+    interrupted: bool = False
+    stop_reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every video is done (now or in an earlier run)."""
+        return bool(self.results) and all(r.success for r in self.results) and not self.interrupted
+
+
+class YouTubeStudyNotes:
+    """Main application class for processing YouTube videos into study notes."""
+
+    def __init__(
+        self,
+        subject: str | None = None,
+        global_context: bool = True,
+        base_dir: str | Path = "notes",
+        generate_assessments: bool = True,
+        auto_categorize: bool = True,
+        parallel: bool = False,
+        max_workers: int = 3,
+        *,
+        delay: float = 1.0,
+        engine: str = "auto",
+        model: str | None = None,
+        languages: Sequence[str] = ("en",),
+        force: bool = False,
+        tor: bool = False,
+        tor_config: Any = None,
+        proxy: str | None = None,
+        settings: Settings | None = None,
+        limits: ServiceLimits | None = None,
+        progress_callback: ProgressCallback | None = None,
+        result_callback: ResultCallback | None = None,
+        event_sink: EventSink | None = None,
+        note_engine: Any = None,
+        youtube_client: Any = None,
+        block_retries: int | None = None,
+    ):
+        if not MIN_WORKERS <= int(max_workers) <= MAX_WORKERS:
+            raise InputError(f"workers must be between {MIN_WORKERS} and {MAX_WORKERS}, got {max_workers}")
+        if delay < 0:
+            raise InputError(f"delay must be 0 or more seconds, got {delay}")
+        if engine not in ENGINES:
+            raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        if tor and proxy:
+            raise InputError("use either --tor or --proxy, not both")
+        self.settings = settings or load_settings()
+        self.subject = subject
+        self.global_context = global_context
+        self.generate_assessments = generate_assessments
+        self.auto_categorize = auto_categorize
+        self.parallel = parallel
+        self.max_workers = int(max_workers) if parallel else 1
+        self.delay = delay
+        self.languages = tuple(languages) or ("en",)
+        self.force = force
+        self.progress_callback = progress_callback
+        self.result_callback = result_callback
+        self.event_sink = event_sink
+        self.limits = limits or ServiceLimits(youtube_delay=delay,
+                                              youtube_concurrency=min(3, self.max_workers))
+        self.block_retries = block_retries if block_retries is not None else (3 if (tor or proxy) else 1)
+        self._engine_choice = engine
+        self._model = model or self.settings.model
+        self._engine = note_engine
+        self._youtube = youtube_client
+        self._tor_enabled = tor
+        self._tor_config = tor_config
+        self._tor = None
+        self._proxy = proxy
+        self._proxy_pool = None
+        self._init_lock = threading.Lock()
+        self._subjects_snapshot: list[str] = []
+        self.batch_id = ""
+        self.engine_notice: str | None = None
+
+        from .joblog import JobLog
+        from .knowledge_graph import KnowledgeGraph
+        from .transcript_cache import TranscriptCache
+        from .vault import Vault
+
+        self.vault = Vault(base_dir)
+        self.knowledge_graph = KnowledgeGraph(self.vault)
+        self.job_log = JobLog(self.vault)
+        self.transcript_cache = TranscriptCache(self.vault)
+        self.metrics = ProcessingMetrics()
+        # The spec's public attribute: the pool any front end can reuse.
+        self.parallel_processor = ParallelVideoProcessor(
+            max_workers=self.max_workers, rate_limit_delay=delay,
+            progress_callback=progress_callback, result_callback=result_callback,
+            cancel_event=self.limits.cancel,
+        )
+
+    # -- services, created on first use -------------------------------------------------
+
+    @property
+    def engine(self) -> Any:
+        """The note engine (Claude or offline), created on first use."""
+        with self._init_lock:
+            if self._engine is None:
+                self._engine = self._make_engine()
+            return self._engine
+
+    def _make_engine(self) -> Any:
+        choice = self._engine_choice
+        if choice == "auto":
+            choice = "claude" if self.settings.has_api_key else "offline"
+            if choice == "offline":
+                self.engine_notice = "No ANTHROPIC_API_KEY set: using the offline engine (no LLM)."
+        if choice == "claude":
+            if not self.settings.has_api_key:
+                raise ClaudeAuthError("--engine claude needs an API key: set ANTHROPIC_API_KEY "
+                                      "(or put it in a .env file), or use --engine offline")
+            from .claude import ClaudeEngine
+
+            return ClaudeEngine(api_key=self.settings.api_key or "",
+                                base_url=self.settings.anthropic_base_url,
+                                model=self._model, limits=self.limits)
+        from .offline_engine import OfflineEngine
+
+        return OfflineEngine()
+
+    def resolve_engine(self) -> str:
+        """Create the engine now (to report its choice early); return its name."""
+        return self.engine.name
+
+    @property
+    def proxy_pool(self) -> Any:
+        """Per-thread proxy URLs (Tor with a circuit per worker, or --proxy), or None."""
+        with self._init_lock:
+            if self._proxy_pool is None and (self._tor_enabled or self._proxy):
+                from .proxy import ProxyPool, validate_proxy_url
+
+                if self._tor_enabled:
+                    from .tor import TorConfig, TorController
+
+                    config = self._tor_config or TorConfig(password=self.settings.tor_control_password)
+                    self._tor = TorController(config)
+                    self._tor.check()
+                    self._proxy_pool = self._tor.proxy_pool()
+                else:
+                    self._proxy_pool = ProxyPool(validate_proxy_url(self._proxy or ""))
+            return self._proxy_pool
+
+    @property
+    def youtube(self) -> Any:
+        """The YouTube client, routed through Tor or a proxy when asked."""
+        pool = self.proxy_pool  # outside _init_lock: it takes the lock itself
+        with self._init_lock:
+            if self._youtube is None:
+                from .youtube import YouTubeClient
+
+                self._youtube = YouTubeClient(
+                    base_url=self.settings.youtube_base_url,
+                    proxy_for_thread=pool.for_current_thread if pool is not None else None,
+                )
+            return self._youtube
+
+    # -- one video ----------------------------------------------------------------------
+
+    def _emit(self, stage: str, source: Source, title: str | None = None, detail: str | None = None) -> None:
+        safe_emit(self.event_sink, JobEvent(stage, source.video_id, source.url, title, detail))
+
+    def _youtube_call(self, func: Callable[[], Any]) -> Any:
+        """Run one YouTube request under the shared spacing, slots and circuit breaker."""
+        limits = self.limits
+        attempt = 0
+        while True:
+            limits.youtube_breaker.wait(limits.cancel)
+            limits.youtube_spacer.wait(limits.cancel)
+            if limits.cancel.is_set():
+                raise Cancelled()
+            try:
+                with limits.youtube_slots:
+                    value = func()
+            except YouTubeBlocked:
+                attempt += 1
+                limits.youtube_breaker.record_failure()
+                if attempt > self.block_retries:
+                    raise
+                if self._tor is not None:
+                    # A fresh circuit usually means a fresh exit IP.
+                    self._tor.rotate(limits.cancel)
+                    if self._proxy_pool is not None:
+                        self._proxy_pool.rotate_all()
+                    self.youtube.reset_connections()
+                continue
+            limits.youtube_breaker.record_success()
+            return value
+
+    def _meta_cache_path(self, video_id: str) -> Path:
+        return self.vault.hidden / "metadata" / f"{video_id}.json"
+
+    def _load_youtube(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
+        transcript = self.transcript_cache.get(source.video_id, self.languages)
+        method = "cache"
+        if transcript is None:
+            transcript = self._youtube_call(
+                lambda: self.youtube.fetch_transcript(source.video_id, self.languages))
+            method = transcript.method
+            self.transcript_cache.put(transcript)
+        meta_path = self._meta_cache_path(source.video_id)
+        meta = None
+        if meta_path.is_file():
+            try:
+                meta = VideoMeta(**json.loads(meta_path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError):
+                meta = None
+        if meta is None:
+            meta = self._youtube_call(lambda: self.youtube.fetch_metadata(source.video_id))
+            from .atomic import atomic_write_json
+
+            atomic_write_json(meta_path, meta.__dict__)
+        return meta, transcript, method
+
+    def _load(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
+        if source.is_local:
+            from .captions import load_caption_file
+
+            _, meta, transcript = load_caption_file(source.path or source.url)
+            return meta, transcript, transcript.method
+        return self._load_youtube(source)
+
+    def process_source(self, source: Source) -> ProcessingResult:
+        """Process one source end to end; never raises for a per-video failure."""
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        result = ProcessingResult(url=source.url, video_id=source.video_id, success=False)
+        meta: VideoMeta | None = None
+        self._emit(Stage.STARTED, source)
+        try:
+            existing = None if self.force else self.vault.find_note(source.video_id)
+            if existing is not None:
+                result.success = result.skipped = True
+                result.filepath = str(existing)
+                result.title = existing.stem
+                result.method = "existing-note"
+                self._emit(Stage.SKIPPED, source, result.title, "already in the vault")
+                return result
+
+            t = time.perf_counter()
+            meta, transcript, method = self._load(source)
+            timings["fetch"] = time.perf_counter() - t
+            result.title, result.method = meta.title, method
+            self._emit(Stage.FETCHED, source, meta.title, f"{len(transcript.segments)} caption lines via {method}")
+
+            t = time.perf_counter()
+            engine = self.engine
+            result.engine, result.model = engine.name, engine.model
+            notes = engine.generate_notes(meta, transcript, self._subjects_snapshot)
+            from .categorize import choose_subject
+
+            subject = choose_subject(explicit=self.subject, auto_categorize=self.auto_categorize,
+                                     suggestion=notes.subject, text=transcript.text,
+                                     existing_subjects=self._subjects_snapshot)
+            assessment = None
+            if self.generate_assessments:
+                if self.limits.cancel.is_set():
+                    raise Cancelled()
+                assessment = engine.generate_assessment(meta, transcript, notes)
+            timings["generate"] = time.perf_counter() - t
+            result.usage = dict(notes.usage)
+            if assessment is not None:
+                for key, value in assessment.usage.items():
+                    result.usage[key] = result.usage.get(key, 0) + value
+            self._emit(Stage.GENERATED, source, meta.title)
+
+            t = time.perf_counter()
+            files = self.vault.write_note(meta=meta, subject=subject, notes=notes,
+                                          assessment=assessment, transcript=transcript)
+            self.knowledge_graph.add_note(video_id=meta.video_id, title=meta.title, path=files[0],
+                                          subject=subject, concepts=notes.concepts)
+            timings["write"] = time.perf_counter() - t
+            result.success = True
+            result.subject = subject
+            result.files = [str(p) for p in files]
+            result.filepath = result.files[0]
+            self._emit(Stage.WRITTEN, source, meta.title, result.filepath)
+        except StudyBuddyError as exc:
+            result.error = redact(exc.reason)
+            result.retryable = exc.retryable
+            result.fatal = exc.fatal
+            result.error_kind = exc.kind
+            self._emit(Stage.FAILED, source, result.title, result.error)
+        except Exception as exc:  # noqa: BLE001 - report, log, keep the batch going
+            log.error("unexpected error processing %s", source.url, exc_info=True)
+            result.error = redact(f"unexpected error: {type(exc).__name__}: {exc}")
+            result.error_kind = "internal"
+            self._emit(Stage.FAILED, source, result.title, result.error)
+        finally:
+            result.duration_seconds = time.perf_counter() - start
+            result.timings = {k: round(v, 3) for k, v in timings.items()}
+            if not result.skipped:
+                self._log_job(result)
+            self._emit(Stage.DONE, source, result.title, result.status)
+        return result
+
+    def _log_job(self, result: ProcessingResult) -> None:
+        record = {
+            "batch": self.batch_id,
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "video_id": result.video_id,
+            "url": result.url,
+            "title": result.title,
+            "subject": result.subject,
+            "status": "ok" if result.success else "failed",
+            "error": result.error,
+            "error_kind": result.error_kind,
+            "retryable": result.retryable,
+            "timings": result.timings,
+            "duration": round(result.duration_seconds, 3),
+            "transcript_method": result.method,
+            "engine": result.engine,
+            "model": result.model,
+            "files": [self._relative(p) for p in result.files],
+            "usage": result.usage,
+        }
+        try:
+            self.job_log.append(record)
+        except StudyBuddyError as exc:
+            log.warning("could not write the job log: %s", exc.reason)
+
+    def _relative(self, path: str) -> str:
+        try:
+            return str(Path(path).resolve().relative_to(self.vault.root.resolve()))
+        except ValueError:
+            return path
+
+    def process_single_url(self, url: str) -> ProcessingResult:
+        """Process a single YouTube URL (or caption file) and generate study notes."""
+        try:
+            source = source_for(url)
+        except StudyBuddyError as exc:
+            return ProcessingResult(url=url, video_id="invalid", success=False, error=exc.reason,
+                                    error_kind=exc.kind, retryable=exc.retryable)
+        if not self.batch_id:
+            self._begin_batch()
+        return self.process_source(source)
+
+    # -- batches ------------------------------------------------------------------------
+
+    def _begin_batch(self) -> None:
+        self.batch_id = uuid.uuid4().hex[:12]
+        # Subjects as they were before the batch: a video's subject must not
+        # depend on which other videos of the batch finished first.
+        self._subjects_snapshot = self.vault.subjects()
+
+    def _rejected_result(self, rejected: Rejected) -> ProcessingResult:
+        err = rejected.error
+        return ProcessingResult(url=rejected.entry.text[:200], video_id="invalid", success=False,
+                                error=err.reason, error_kind=err.kind, retryable=err.retryable)
+
+    def resolve(self, entries: Sequence[Entry]) -> tuple[list[Source], list[Rejected]]:
+        """Expand playlists and validate entries; return unique sources and rejects."""
+        expand = (lambda url: self._youtube_call(lambda: self.youtube.expand_playlist(url)))
+        return resolve_sources(entries, expand_playlist=expand)
+
+    def process_entries(self, entries: Sequence[Entry]) -> BatchReport:
+        """Process entries (links, ids, caption files, playlists) as one batch."""
+        self.limits.cancel.clear()
+        sources, rejected = self.resolve(entries)
+        return self.run(sources, rejected)
+
+    def run(self, sources: Sequence[Source], rejected: Sequence[Rejected] = ()) -> BatchReport:
+        """Process resolved sources as one batch, then link the vault."""
+        self.limits.cancel.clear()
+        self._begin_batch()
+        start = time.perf_counter()
+        sources = list(sources)
+        results = [self._rejected_result(r) for r in rejected]
+        by_url = {s.url: s for s in sources}
+        processor = self.parallel_processor
+        urls = [s.url for s in sources]
+        try:
+            if sources and self._engine_choice != "offline":
+                self.resolve_engine()  # a missing key fails once, up front
+        except StudyBuddyError as exc:
+            results += [ProcessingResult(url=s.url, video_id=s.video_id, success=False, error=exc.reason,
+                                         error_kind=exc.kind, fatal=True) for s in sources]
+            urls = []
+        results += processor.process_videos_parallel(urls, lambda u: self.process_source(by_url[u]),
+                                                     space_starts=False)
+        links = 0
+        graph_stats: dict[str, Any] = {}
+        if any(r.success and not r.skipped for r in results) or self.force:
+            try:
+                report = self.vault.finalize(subject_only=not self.global_context)
+                links = int(getattr(report, "links", report) or 0) if report is not None else 0
+            except StudyBuddyError as exc:
+                log.warning("cross-linking failed: %s", exc.reason)
+        try:
+            graph_stats = self.knowledge_graph.get_stats()
+        except StudyBuddyError:
+            graph_stats = {}
+        metrics = ProcessingMetrics()
+        for result in results:
+            metrics.add_result(result)
+            self.metrics.add_result(result)
+        metrics.wall_time = time.perf_counter() - start
+        return BatchReport(results=results, metrics=metrics, graph_stats=graph_stats,
+                           links_written=links, interrupted=processor.interrupted,
+                           stop_reason=processor.stop_reason)
+
+    def process_urls(self, urls: Sequence[str], file: str | Path | None = None) -> BatchReport:
+        """Process a list of URLs (sequential or parallel) and link the vault."""
+        return self.process_entries(collect_entries(urls, file))
+
+    def retryable_failures(self) -> list[dict[str, Any]]:
+        """Latest job-log record of each video whose last attempt failed and can be retried."""
+        return [r for r in self.job_log.latest_by_video().values()
+                if r.get("status") == "failed" and r.get("retryable") and r.get("url")]
+
+    def retry_failed(self) -> BatchReport:
+        """Re-process each failed, retryable job from the log once."""
+        return self.process_urls([r["url"] for r in self.retryable_failures()])
+
+    def close(self) -> None:
+        """Release network clients and the Tor control connection."""
+        for thing in (self._engine, self._tor):
+            close = getattr(thing, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001
+                    log.debug("close failed", exc_info=True)
