@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -28,7 +28,7 @@ from .errors import (
 from .events import EventSink, JobEvent, Stage, safe_emit
 from .inputs import Entry, Rejected, collect_entries, resolve_sources, source_for
 from .limits import ServiceLimits
-from .models import Source, Transcript, VideoMeta
+from .models import Assessment, AssessmentQuestion, NotesResult, Source, Transcript, VideoMeta
 from .parallel_processor import (
     MAX_WORKERS,
     MIN_WORKERS,
@@ -270,6 +270,48 @@ class YouTubeStudyNotes:
             atomic_write_json(meta_path, meta.__dict__)
         return meta, transcript, method
 
+    # Paid work is kept until its note is on disk: a crash, Ctrl-C or a failed
+    # assessment call never makes a re-run pay for the same notes again.
+    def _generated_path(self, video_id: str) -> Path:
+        return self.vault.hidden / "generated" / f"{video_id}.json"
+
+    def _load_generated(self, video_id: str, engine: Any) -> tuple[NotesResult | None, Assessment | None]:
+        path = self._generated_path(video_id)
+        if self.force or not path.is_file():
+            return None, None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if (data.get("engine"), data.get("model")) != (engine.name, engine.model):
+                return None, None
+            notes = NotesResult(**data["notes"])
+            raw = data.get("assessment")
+            assessment = None if raw is None else Assessment(
+                questions=[AssessmentQuestion(**q) for q in raw["questions"]], usage=raw.get("usage", {}))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None, None
+        # Already paid for: don't count those tokens again.
+        notes.usage = {}
+        if assessment is not None:
+            assessment.usage = {}
+        return notes, assessment
+
+    def _save_generated(self, video_id: str, engine: Any, notes: NotesResult,
+                        assessment: Assessment | None) -> None:
+        from .atomic import atomic_write_json
+
+        payload = {"engine": engine.name, "model": engine.model, "notes": asdict(notes),
+                   "assessment": asdict(assessment) if assessment is not None else None}
+        try:
+            atomic_write_json(self._generated_path(video_id), payload)
+        except StudyBuddyError as exc:
+            log.warning("could not keep generated notes for %s: %s", video_id, exc.reason)
+
+    def _drop_generated(self, video_id: str) -> None:
+        try:
+            self._generated_path(video_id).unlink(missing_ok=True)
+        except OSError:
+            pass
+
     def _load(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
         if source.is_local:
             from .captions import load_caption_file
@@ -304,17 +346,22 @@ class YouTubeStudyNotes:
             t = time.perf_counter()
             engine = self.engine
             result.engine, result.model = engine.name, engine.model
-            notes = engine.generate_notes(meta, transcript, self._subjects_snapshot)
+            notes, assessment = self._load_generated(source.video_id, engine)
+            if notes is None:
+                notes = engine.generate_notes(meta, transcript, self._subjects_snapshot)
+                self._save_generated(source.video_id, engine, notes, None)
             from .categorize import choose_subject
 
             subject = choose_subject(explicit=self.subject, auto_categorize=self.auto_categorize,
                                      suggestion=notes.subject, text=transcript.text,
                                      existing_subjects=self._subjects_snapshot)
-            assessment = None
-            if self.generate_assessments:
+            if not self.generate_assessments:
+                assessment = None
+            elif assessment is None:
                 if self.limits.cancel.is_set():
                     raise Cancelled()
                 assessment = engine.generate_assessment(meta, transcript, notes)
+                self._save_generated(source.video_id, engine, notes, assessment)
             timings["generate"] = time.perf_counter() - t
             result.usage = dict(notes.usage)
             if assessment is not None:
@@ -328,6 +375,7 @@ class YouTubeStudyNotes:
             self.knowledge_graph.add_note(video_id=meta.video_id, title=meta.title, path=files[0],
                                           subject=subject, concepts=notes.concepts)
             timings["write"] = time.perf_counter() - t
+            self._drop_generated(source.video_id)
             result.success = True
             result.subject = subject
             result.files = [str(p) for p in files]
