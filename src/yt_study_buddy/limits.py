@@ -21,7 +21,7 @@ from typing import Callable
 
 from .errors import Cancelled
 
-__all__ = ["StartSpacer", "SharedBackoff", "CircuitBreaker", "ServiceLimits"]
+__all__ = ["StartSpacer", "SharedBackoff", "CircuitBreaker", "AdaptiveLimiter", "ServiceLimits"]
 
 Clock = Callable[[], float]
 
@@ -134,6 +134,68 @@ class CircuitBreaker:
         return self._backoff.wait(cancel)
 
 
+class AdaptiveLimiter:
+    """A concurrency limit that shrinks when the service says "too many" and creeps back up.
+
+    Additive increase, multiplicative decrease (as TCP does): a 429 cuts the
+    limit to what was running successfully at that moment, so the other
+    workers queue here instead of each collecting their own 429; after a run
+    of successes the limit grows by one to probe for more capacity.
+    """
+
+    def __init__(self, limit: int, minimum: int = 1, grow_after: int = 20):
+        self.maximum = max(minimum, limit)
+        self.minimum = minimum
+        self.grow_after = grow_after
+        self._limit = self.maximum
+        self._in_flight = 0
+        self._successes = 0
+        self._cond = threading.Condition()
+
+    @property
+    def limit(self) -> int:
+        """Current number of calls allowed at once."""
+        return self._limit
+
+    def acquire(self, cancel: threading.Event | None = None) -> None:
+        """Wait for a free slot."""
+        with self._cond:
+            while self._in_flight >= self._limit:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("the batch was interrupted")
+                self._cond.wait(0.5)
+            self._in_flight += 1
+
+    def release(self) -> None:
+        """Free a slot."""
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify_all()
+
+    def __enter__(self) -> "AdaptiveLimiter":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def record_success(self) -> None:
+        """Count a call that went through; grow the limit after a steady run."""
+        with self._cond:
+            self._successes += 1
+            if self._successes >= self.grow_after and self._limit < self.maximum:
+                self._limit += 1
+                self._successes = 0
+                self._cond.notify_all()
+
+    def record_overload(self) -> None:
+        """Shrink the limit after a 429/529 seen by a call holding a slot."""
+        with self._cond:
+            # The caller still holds its slot: the others in flight got through.
+            self._limit = max(self.minimum, min(self._limit, self._in_flight - 1))
+            self._successes = 0
+
+
 @dataclass
 class ServiceLimits:
     """Per-service limits for one batch: YouTube few and spaced, Claude more with shared backoff."""
@@ -148,5 +210,5 @@ class ServiceLimits:
         self.youtube_spacer = StartSpacer(self.youtube_delay)
         self.youtube_slots = threading.BoundedSemaphore(max(1, self.youtube_concurrency))
         self.youtube_breaker = CircuitBreaker(base_cooldown=self.youtube_cooldown)
-        self.claude_slots = threading.BoundedSemaphore(max(1, self.claude_concurrency))
+        self.claude_slots = AdaptiveLimiter(max(1, self.claude_concurrency))
         self.claude_backoff = SharedBackoff()

@@ -1,0 +1,86 @@
+"""CLI flags, exit codes and usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from yt_study_buddy.cli import build_parser, main
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "yt_study_buddy.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+def test_help_is_fast_and_lists_flags():
+    start = time.perf_counter()
+    proc = run_cli("--help")
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0
+    for flag in ("--parallel", "--workers", "--delay", "--file", "--output", "--lang", "--engine",
+                 "--subject", "--subject-only", "--no-assessments", "--no-auto-categorize",
+                 "--force", "--retry-failed", "--tor", "--proxy"):
+        assert flag in proc.stdout
+    # Heavy libraries load lazily; a whole interpreter start stays well under a second.
+    assert elapsed < 3.0, elapsed
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, yt_study_buddy.cli; "
+         "print(sorted(m for m in ('anthropic','yt_dlp','youtube_transcript_api','streamlit','requests') if m in sys.modules))"],
+        capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["-w", "0", "x"], "between 1 and 10"),
+    (["-w", "11", "x"], "between 1 and 10"),
+    (["-w", "three", "x"], "not a whole number"),
+    (["--delay", "-1", "x"], "between 0 and 600"),
+    (["--engine", "gpt"], "invalid choice"),
+    (["--lang", ",,", "x"], "language codes"),
+    (["--tor-socks-port", "70000", "x"], "port out of range"),
+])
+def test_bad_flag_values_are_usage_errors(args, fragment, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_no_input_is_a_usage_error(capsys):
+    assert main([]) == 2
+    assert "no input" in capsys.readouterr().err
+
+
+def test_missing_file_is_a_usage_error(capsys, tmp_path):
+    assert main(["--file", str(tmp_path / "absent.txt"), "-o", str(tmp_path / "v")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_binary_file_is_a_usage_error(capsys, tmp_path):
+    f = tmp_path / "x.txt"
+    f.write_bytes(b"\x00\x01\x02")
+    assert main(["--file", str(f), "-o", str(tmp_path / "v")]) == 2
+    assert "binary" in capsys.readouterr().err
+
+
+def test_tor_and_proxy_together_is_a_usage_error(capsys, tmp_path):
+    assert main(["--tor", "--proxy", "http://127.0.0.1:1", "x", "-o", str(tmp_path / "v")]) == 2
+    assert "either --tor or --proxy" in capsys.readouterr().err
+
+
+def test_only_invalid_entries_fail_with_reasons(capsys, tmp_path):
+    code = main(["https://vimeo.com/1", "not-a-link", "--engine", "offline", "-o", str(tmp_path / "v")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "vimeo.com" in out and "not a YouTube link" in out
+    assert "Traceback" not in out
+
+
+def test_parser_defaults():
+    args = build_parser().parse_args(["x"])
+    assert (args.workers, args.delay, args.output, args.lang, args.engine) == (3, 1.0, "notes", ["en"], "auto")
+    assert not args.parallel
