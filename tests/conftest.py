@@ -7,6 +7,8 @@ import socket
 
 import pytest
 
+from tests.fakes.anthropic import fake_anthropic  # noqa: F401  (fixture)
+
 _violations: list[str] = []
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
