@@ -157,14 +157,19 @@ class AdaptiveLimiter:
         """Current number of calls allowed at once."""
         return self._limit
 
-    def acquire(self, cancel: threading.Event | None = None) -> None:
-        """Wait for a free slot."""
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        """Take a slot, as threading.Semaphore.acquire does; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while self._in_flight >= self._limit:
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled("the batch was interrupted")
-                self._cond.wait(0.5)
+                if not blocking:
+                    return False
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
             self._in_flight += 1
+            return True
 
     def release(self) -> None:
         """Free a slot."""
