@@ -1,0 +1,168 @@
+"""Cross-links between notes: a deterministic pass over the whole vault.
+
+For each note, links this tool made before are taken out first (an aliased
+``[[Target|phrase]]`` goes back to ``phrase``; the ``## Related notes`` section
+at the end is dropped), then made again from the index: the first mention of
+another note's concept becomes ``[[Other note|phrase]]`` and a ``## Related
+notes`` section lists the notes sharing concepts. The result depends only on
+the set of notes, so running it twice, or after writing notes in another
+order, gives the same bytes.
+
+Aliased wiki links in a note body are treated as this tool's own; plain
+``[[Note]]`` links (the assessment link, a user's links) are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .atomic import atomic_write_text
+from .knowledge_graph import concept_key, related_in
+from .render import NOTE_TYPE, split_front_matter, split_front_matter_raw
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .knowledge_graph import KnowledgeGraph
+    from .vault import Vault
+
+__all__ = ["link_vault", "link_body", "unlink_body", "LinkReport", "RELATED_HEADING", "MAX_RELATED"]
+
+RELATED_HEADING = "## Related notes"
+MAX_RELATED = 12
+_MIN_CONCEPT_LEN = 2
+
+_ALIASED_LINK = re.compile(r"\[\[([^\[\]|\n]+)\|([^\[\]\n]+)\]\]")
+# Places a link must never go: code, existing links, URLs, HTML, headings, table rows.
+_PROTECTED = [
+    re.compile(r"^(```|~~~).*?(^\1[^\n]*$|\Z)", re.MULTILINE | re.DOTALL),
+    re.compile(r"<!--.*?-->", re.DOTALL),
+    re.compile(r"`[^`\n]+`"),
+    re.compile(r"\[\[[^\]\n]*\]\]"),
+    re.compile(r"!?\[[^\]\n]*\]\([^)\n]*\)"),
+    re.compile(r"\[[^\]\n]*\]\[[^\]\n]*\]"),
+    re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+"),
+    re.compile(r"<[^<>\n]+>"),
+    re.compile(r"^[ \t]*#{1,6}[ \t].*$", re.MULTILINE),
+    re.compile(r"^[ \t]*\|.*$", re.MULTILINE),
+]
+
+
+@dataclass
+class LinkReport:
+    """What a finalize pass did."""
+
+    links: int = 0
+    renamed: int = 0
+    stats: dict = field(default_factory=dict)
+
+
+def unlink_body(body: str) -> str:
+    """Return a note body without the links and Related section this tool made."""
+    lines = body.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].rstrip() == RELATED_HEADING:
+            lines = lines[:i]
+            break
+    text = "\n".join(lines)
+    text = _ALIASED_LINK.sub(lambda m: m.group(2), text)
+    return text.rstrip("\n") + "\n"
+
+
+def _header_end(body: str) -> int:
+    # The header is "# Title" and the paragraph under it (video link, assessment link).
+    lines = body.split("\n")
+    i = 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i < len(lines) and lines[i].startswith("# "):
+        i += 1
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+        while i < len(lines) and lines[i].strip():
+            i += 1
+    else:
+        i = 0
+    return len("\n".join(lines[:i]))
+
+
+def _protected_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for pattern in _PROTECTED:
+        spans += [(m.start(), m.end()) for m in pattern.finditer(text)]
+    return spans
+
+
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < b and a < end for a, b in spans)
+
+
+def _candidates(video_id: str, notes: dict[str, dict], subject_only: bool) -> list[tuple[str, str]]:
+    """Return (concept as written, target stem), longest concept first."""
+    me = notes[video_id]
+    rank = {vid: pos for pos, (vid, _) in enumerate(related_in(notes, video_id, subject_only=subject_only))}
+    best: dict[str, tuple[tuple, str, str]] = {}
+    for other_id, other in notes.items():
+        if other_id == video_id or (subject_only and other["subject"] != me["subject"]):
+            continue
+        stem = Path(other["path"]).stem
+        for concept in other["concepts"]:
+            key = concept_key(concept)
+            if len(key) < _MIN_CONCEPT_LEN:
+                continue
+            # Prefer the note sharing the most concepts with this one, then by name.
+            order = (rank.get(other_id, len(rank)), stem.casefold(), other["path"], concept)
+            if key not in best or order < best[key][0]:
+                best[key] = (order, concept, stem)
+    return [(concept, stem) for key, (_, concept, stem) in
+            sorted(best.items(), key=lambda item: (-len(item[0]), item[0]))]
+
+
+def _pattern(concept: str) -> re.Pattern[str]:
+    words = [re.escape(w) for w in concept.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+def link_body(body: str, video_id: str, notes: dict[str, dict], *, subject_only: bool = False) -> tuple[str, int]:
+    """Return (body with concept links and Related section, number of links)."""
+    body = unlink_body(body)
+    cut = _header_end(body)
+    header, text = body[:cut], body[cut:]
+    spans = _protected_spans(text)
+    edits: list[tuple[int, int, str]] = []
+    for concept, stem in _candidates(video_id, notes, subject_only):
+        for match in _pattern(concept).finditer(text):
+            if not _overlaps(match.start(), match.end(), spans):
+                edits.append((match.start(), match.end(), f"[[{stem}|{match.group(0)}]]"))
+                spans.append((match.start(), match.end()))
+                break
+    for start, end, link in sorted(edits, reverse=True):
+        text = text[:start] + link + text[end:]
+    out = (header + text).rstrip("\n") + "\n"
+    related = related_in(notes, video_id, subject_only=subject_only)[:MAX_RELATED]
+    if related:
+        lines = [f"- [[{Path(notes[vid]['path']).stem}]]: {', '.join(shared)}" for vid, shared in related]
+        out += "\n" + RELATED_HEADING + "\n\n" + "\n".join(lines) + "\n"
+    return out, len(edits) + len(related)
+
+
+def link_vault(vault: "Vault", graph: "KnowledgeGraph", *, subject_only: bool = False) -> int:
+    """Re-link every note in the vault; return the number of links now in place."""
+    total = 0
+    with vault.lock():
+        # Only notes whose files exist: every link must resolve.
+        notes = {vid: e for vid, e in graph.notes().items() if (vault.root / e["path"]).is_file()}
+        for video_id in sorted(notes, key=lambda v: notes[v]["path"]):
+            path = vault.root / notes[video_id]["path"]
+            text = path.read_text(encoding="utf-8")
+            head, body = split_front_matter_raw(text)
+            meta, _ = split_front_matter(text)
+            if meta.get("type") != NOTE_TYPE or str(meta.get("video_id")) != video_id:
+                continue  # the index is stale for this one; the next rebuild fixes it
+            new_body, count = link_body(body, video_id, notes, subject_only=subject_only)
+            total += count
+            new_text = head + new_body
+            if new_text != text:
+                atomic_write_text(vault.contained(path), new_text)
+    return total
