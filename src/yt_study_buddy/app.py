@@ -219,12 +219,11 @@ class YouTubeStudyNotes:
         safe_emit(self.event_sink, JobEvent(stage, source.video_id, source.url, title, detail))
 
     def _youtube_call(self, func: Callable[[], Any]) -> Any:
-        """Run one YouTube request under the shared spacing, slots and circuit breaker."""
+        """Run one YouTube request under the shared slots and circuit breaker."""
         limits = self.limits
         attempt = 0
         while True:
             limits.youtube_breaker.wait(limits.cancel)
-            limits.youtube_spacer.wait(limits.cancel)
             if limits.cancel.is_set():
                 raise Cancelled()
             try:
@@ -250,25 +249,30 @@ class YouTubeStudyNotes:
 
     def _load_youtube(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
         transcript = self.transcript_cache.get(source.video_id, self.languages)
+        meta = self._cached_meta(source.video_id)
+        if transcript is None or meta is None:
+            # One spaced start per video's YouTube work (not per request): this is
+            # where YouTube's rate limits bite. Cache hits skip it entirely.
+            self.limits.youtube_spacer.wait(self.limits.cancel)
         method = "cache"
         if transcript is None:
             transcript = self._youtube_call(
                 lambda: self.youtube.fetch_transcript(source.video_id, self.languages))
             method = transcript.method
             self.transcript_cache.put(transcript)
-        meta_path = self._meta_cache_path(source.video_id)
-        meta = None
-        if meta_path.is_file():
-            try:
-                meta = VideoMeta(**json.loads(meta_path.read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError):
-                meta = None
         if meta is None:
             meta = self._youtube_call(lambda: self.youtube.fetch_metadata(source.video_id))
             from .atomic import atomic_write_json
 
-            atomic_write_json(meta_path, meta.__dict__)
+            atomic_write_json(self._meta_cache_path(source.video_id), meta.__dict__)
         return meta, transcript, method
+
+    def _cached_meta(self, video_id: str) -> VideoMeta | None:
+        path = self._meta_cache_path(video_id)
+        try:
+            return VideoMeta(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
 
     # Paid work is kept until its note is on disk: a crash, Ctrl-C or a failed
     # assessment call never makes a re-run pay for the same notes again.
