@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -12,6 +13,7 @@ from tests.fakes.anthropic import DEFAULT_KEY, FakeAnthropic, error_body
 from yt_study_buddy import prompts
 from yt_study_buddy.claude import ClaudeEngine, convert_anthropic_error
 from yt_study_buddy.errors import (
+    Cancelled,
     ClaudeAuthError,
     ClaudeRateLimited,
     ClaudeResponseError,
@@ -359,11 +361,16 @@ def test_529_backs_off_exponentially_then_succeeds(fake_anthropic):
     for _ in range(3):
         fake_anthropic.enqueue(529, error_body(529, "Overloaded"))
     limits = ServiceLimits()
-    result = engine_for(fake_anthropic, limits=limits, backoff_base=0.05).generate_notes(
+    result = engine_for(fake_anthropic, limits=limits, backoff_base=0.2).generate_notes(
         META, make_transcript())
     assert result.markdown
     assert limits.claude_backoff.pauses == 3
     assert fake_anthropic.count == 5  # 3 overloaded + notes + study data
+    at = [h["at"] for h in fake_anthropic.history]
+    gaps = [b - a for a, b in zip(at, at[1:4])]
+    # Jitter keeps each wait within [0.5, 1] x base x 2**n: lower bounds only.
+    for n, gap in enumerate(gaps):
+        assert gap >= 0.2 * 2 ** n * 0.5 - 0.02
 
 
 def test_529_gives_up_after_max_retries(fake_anthropic):
@@ -374,6 +381,39 @@ def test_529_gives_up_after_max_retries(fake_anthropic):
             META, make_transcript())
     assert info.value.retryable and not info.value.fatal
     assert fake_anthropic.count == 3
+
+
+def test_overload_event_inside_a_stream_is_retried(fake_anthropic):
+    event = json.dumps(error_body(529, "Overloaded", error_type="overloaded_error"))
+    fake_anthropic.enqueue(200, f"event: error\ndata: {event}\n\n")
+    limits = ServiceLimits()
+    result = engine_for(fake_anthropic, limits=limits, backoff_base=0.01).generate_notes(
+        META, make_transcript())
+    assert result.markdown and limits.claude_backoff.pauses == 1
+
+
+def test_cancel_interrupts_a_shared_pause(fake_anthropic):
+    limits = ServiceLimits()
+    fake_anthropic.enqueue(429, error_body(429), headers={"retry-after": "60"})
+    engine = engine_for(fake_anthropic, limits=limits)
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            engine.generate_notes(META, make_transcript())
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while limits.claude_backoff.pauses == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    limits.cancel.set()
+    worker.join(20)
+    assert not worker.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], Cancelled)
+    assert fake_anthropic.count == 1
 
 
 def test_server_error_retried(fake_anthropic):

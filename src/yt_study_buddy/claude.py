@@ -31,7 +31,7 @@ from .errors import (
     NetworkError,
     StudyBuddyError,
 )
-from .limits import ServiceLimits
+from .limits import AdaptiveLimiter, ServiceLimits
 from .models import (
     ASSESSMENT_CATEGORIES,
     Assessment,
@@ -367,6 +367,7 @@ class ClaudeEngine:
         """Run one API call under the shared limits, retrying what can be retried."""
         anthropic = self._anthropic
         limits = self.limits
+        slots = limits.claude_slots
         attempt = 0
         while True:
             limits.claude_backoff.wait(limits.cancel)
@@ -374,12 +375,19 @@ class ClaudeEngine:
                 raise Cancelled("the batch was interrupted")
             self._acquire_slot()
             try:
-                return fn()
+                result = fn()
             except Exception as exc:  # noqa: BLE001 - converted by type below
                 failure: BaseException = exc
+                if _is_throttle(exc, anthropic) and isinstance(slots, AdaptiveLimiter):
+                    # Still holding our slot: tells the limiter how many got through.
+                    slots.record_overload()
+            else:
+                if isinstance(slots, AdaptiveLimiter):
+                    slots.record_success()
+                return result
             finally:
                 # Release before any back-off sleep: the slot covers the call only.
-                limits.claude_slots.release()
+                slots.release()
             error = convert_anthropic_error(failure)
             if not error.retryable or error.fatal or attempt >= self.max_retries:
                 raise error from None
@@ -393,7 +401,11 @@ class ClaudeEngine:
             attempt += 1
 
     def _acquire_slot(self) -> None:
-        while not self.limits.claude_slots.acquire(timeout=0.5):
+        slots = self.limits.claude_slots
+        if isinstance(slots, AdaptiveLimiter):
+            slots.acquire(self.limits.cancel)
+            return
+        while not slots.acquire(timeout=0.5):
             if self.limits.cancel.is_set():
                 raise Cancelled("the batch was interrupted")
 

@@ -341,7 +341,9 @@ class FakeAnthropic:
     def _send_scripted(self, handler: Any, scripted: ScriptedResponse) -> None:
         if isinstance(scripted.body, (bytes, str)):
             data = scripted.body.encode() if isinstance(scripted.body, str) else scripted.body
-            handler.send_bytes(scripted.status, data, "application/json", scripted.headers)
+            # Raw text starting with an SSE field is a scripted stream (e.g. an error event).
+            kind = "text/event-stream" if data.startswith(b"event:") else "application/json"
+            handler.send_bytes(scripted.status, data, kind, scripted.headers)
         else:
             handler.send_json(scripted.status, scripted.body, headers=scripted.headers)
         if scripted.status == 429:
