@@ -251,3 +251,110 @@ def test_proxy_that_refuses_the_target_is_an_error_not_a_bypass(echo):
                          proxies=requests_proxies(socks.url("socks5h")), timeout=10)
         assert [c.accepted for c in socks.connections] == [False]
         assert fake.requests == []
+
+
+# --- YouTubeClient through the proxy ------------------------------------------------
+
+# A name only the SOCKS server knows: a request that bypassed the proxy would
+# have to resolve it locally, which conftest turns into a test failure.
+_PROXY_ONLY_HOST = "youtube.fake"
+
+
+@pytest.fixture
+def youtube_behind_socks():
+    from tests.fakes.youtube import FakeYouTube
+
+    with FakeYouTube() as fake:
+        port = int(fake.base_url.rsplit(":", 1)[1])
+        with FakeSocks5Server(routes={_PROXY_ONLY_HOST: ("127.0.0.1", port)},
+                              require_auth=True) as socks:
+            yield fake, socks
+
+
+def _client(fake, pool, *, fake_extractor: bool = True):
+    from yt_study_buddy.youtube import YouTubeClient
+
+    # The fake's yt-dlp extractor handles watch pages only; playlists use yt-dlp's own.
+    extractors = fake.ytdlp_extractors() if fake_extractor else None
+    return YouTubeClient(base_url=f"http://{_PROXY_ONLY_HOST}", proxy_for_thread=pool,
+                         ytdlp_extractors=extractors, timeout=20)
+
+
+def test_youtube_client_fetches_through_per_thread_socks5h(youtube_behind_socks):
+    fake, socks = youtube_behind_socks
+    ids = ["aaaaaaaaaa1", "bbbbbbbbbb2"]
+    for n, video_id in enumerate(ids):
+        fake.add_video(video_id, title=f"Lecture {n} on proxies")
+    pool = ProxyPool(socks.url("socks5h"), isolate_per_thread=True)
+    client = _client(fake, pool.for_current_thread)
+    users: dict[str, str] = {}
+    results: dict[str, tuple] = {}
+    errors: list[BaseException] = []
+    gate = threading.Barrier(len(ids))
+
+    def work(video_id: str) -> None:
+        gate.wait()
+        users[video_id] = proxy_credentials(pool.for_current_thread())[0]
+        try:
+            results[video_id] = (client.fetch_transcript(video_id), client.fetch_metadata(video_id))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(v,)) for v in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    for n, video_id in enumerate(ids):
+        transcript, meta = results[video_id]
+        assert transcript.segments and meta.title == f"Lecture {n} on proxies"
+    assert fake.count("/watch") and fake.count("/api/timedtext") and fake.count("/oembed")
+    conns = socks.connections
+    assert conns and all(c.accepted and c.host == _PROXY_ONLY_HOST and c.address_type == "domain"
+                         for c in conns)
+    # each worker's traffic carried its own username: two workers, two circuits
+    assert {c.username for c in conns} == set(users.values())
+    assert len(set(users.values())) == 2
+
+
+def test_youtube_client_ytdlp_paths_go_through_the_proxy(youtube_behind_socks):
+    fake, socks = youtube_behind_socks
+    fake.fail_oembed = True  # metadata falls back to yt-dlp
+    fake.add_video("ccccccccc_3", title="Metadata via yt-dlp")
+    pool = ProxyPool(socks.url("socks5h"), isolate_per_thread=True)
+    meta = _client(fake, pool.for_current_thread).fetch_metadata("ccccccccc_3")
+    assert meta.title == "Metadata via yt-dlp"
+    assert fake.count("/ytdlp/info")
+    user = proxy_credentials(pool.for_current_thread())[0]
+    conns = socks.connections
+    assert len(conns) >= 2  # the oEmbed attempt and yt-dlp's own connection
+    assert all(c.host == _PROXY_ONLY_HOST and c.username == user for c in conns)
+
+
+def test_playlist_expansion_goes_through_the_proxy(youtube_behind_socks):
+    fake, socks = youtube_behind_socks
+    ids = ["eeeeeeeeee5", "ffffffffff6"]
+    for video_id in ids:
+        fake.add_video(video_id, title=f"Part {video_id}")
+    fake.add_playlist("PLproxytest1", ids)
+    pool = ProxyPool(socks.url("socks5h"), isolate_per_thread=True)
+    found = _client(fake, pool, fake_extractor=False).expand_playlist(
+        "https://www.youtube.com/playlist?list=PLproxytest1")
+    assert found == ids
+    conns = socks.connections
+    assert conns and all(c.host == _PROXY_ONLY_HOST and c.username for c in conns)
+
+
+def test_youtube_client_with_a_dead_proxy_fails_without_bypassing_it():
+    from tests.fakes.youtube import FakeYouTube
+    from yt_study_buddy.errors import NetworkError
+
+    with FakeYouTube() as fake:
+        fake.add_video("ddddddddd_4", title="Never fetched")
+        with FakeSocks5Server() as socks:
+            dead = socks.url("socks5h")
+        client = _client(fake, ProxyPool(dead).for_current_thread)
+        with pytest.raises(NetworkError):
+            client.fetch_metadata("ddddddddd_4")
+        assert fake.requests == []
