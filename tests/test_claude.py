@@ -309,6 +309,20 @@ def test_spend_limit_stops_without_retry(fake_anthropic):
     assert limits.claude_backoff.pauses == 0
 
 
+@pytest.mark.parametrize("status, error_code, expected", [
+    (429, "contract_spend_limit_reached", ClaudeSpendLimit),
+    (402, None, ClaudeSpendLimit),
+    (402, "linked_organization_spend_limit_reached", ClaudeSpendLimit),
+    (400, "organization_on_hold", ClaudeAuthError),
+])
+def test_account_level_refusals_stop_the_batch(fake_anthropic, status, error_code, expected):
+    fake_anthropic.enqueue(status, error_body(status, "refused", error_code=error_code))
+    with pytest.raises(expected) as info:
+        engine_for(fake_anthropic).generate_notes(META, make_transcript())
+    assert info.value.fatal
+    assert fake_anthropic.count == 1
+
+
 def test_429_retry_after_is_honoured(fake_anthropic):
     fake_anthropic.enqueue(429, error_body(429), headers={"retry-after": "1"})
     limits = ServiceLimits()

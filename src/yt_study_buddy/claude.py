@@ -57,6 +57,9 @@ USAGE_FIELDS = (
 MAX_CONTINUATIONS = 3
 
 _TIMESTAMP = re.compile(r"\[(\d{1,2}:\d{2}(?::\d{2})?)\](?!\()")
+MAX_CONCEPTS = 30
+MAX_SUBJECT_CHARS = 60
+
 _THROTTLE_TYPES = {"rate_limit_error": "rate limit reached", "overloaded_error": "is overloaded"}
 _FRONT_MATTER = re.compile(r"\A\s*---\s*\n.*?\n---\s*\n", re.DOTALL)
 
@@ -154,10 +157,12 @@ def _retry_after(exc: Any) -> float | None:
     try:
         return max(0.0, float(raw))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        if parsed is None:
-            return None
-        return max(0.0, parsed.timestamp() - time.time())
+        pass
+    try:  # the HTTP-date form
+        parsed = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def _add_usage(total: dict[str, int], usage: Any) -> None:
@@ -256,7 +261,9 @@ class ClaudeEngine:
         if not concepts:
             raise ClaudeResponseError("Claude returned no concepts for the video")
         summary = _text(data.get("summary"), "summary", prompts.STUDY_TOOL)
+        concepts = concepts[:MAX_CONCEPTS]
         subject = " ".join(_text(data.get("subject"), "subject", prompts.STUDY_TOOL).split())
+        subject = subject[:MAX_SUBJECT_CHARS].strip()
         for existing in existing_subjects:
             if existing.casefold() == subject.casefold():
                 subject = existing  # keep the vault's spelling of a reused subject
@@ -327,6 +334,10 @@ class ClaudeEngine:
             if message.stop_reason != "max_tokens":
                 raise ClaudeResponseError(
                     f"Claude stopped the notes early (stop reason: {message.stop_reason})")
+            if not "".join(parts).strip():
+                # Nothing to continue from (the API rejects an empty assistant turn).
+                raise ClaudeTruncated(f"Claude's notes were cut off before any text "
+                                      f"(max_tokens={self.max_tokens}); not saved")
             # Ask for the rest in a new turn (not an assistant prefill, which
             # newer models reject), passing everything written so far.
             messages = [messages[0],
