@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from tests.fakes.anthropic import fake_anthropic  # noqa: F401  (fixture)
+from tests.fakes.youtube import fake_youtube  # noqa: F401  (fixture)
 
 _violations: list[str] = []
 _real_connect = socket.socket.connect

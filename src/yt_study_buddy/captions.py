@@ -88,21 +88,33 @@ def _cue_text_lines(lines: list[str]) -> list[str]:
     return out
 
 
+def _cue_blocks(text: str) -> list[tuple[float, float, list[str]]]:
+    """Split VTT/SRT text into (start, end, text lines) cues."""
+    cues: list[tuple[float, float, list[str]]] = []
+    current: list[str] | None = None
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        match = _CUE_LINE.match(line)
+        if match:
+            if current and current[-1].strip().isdigit():
+                current.pop()  # an SRT index that was not preceded by a blank line
+            current = []
+            cues.append((_seconds(*match.group(1, 2, 3, 4)), _seconds(*match.group(5, 6, 7, 8)), current))
+        elif current is not None:
+            # A cue ends at an empty line. YouTube's auto-captions put a line holding
+            # a single space right under the timing line, which belongs to the cue.
+            if not line.strip() and (line == "" or current):
+                current = None
+            else:
+                current.append(line)
+    return cues
+
+
 def _parse_cues(text: str) -> list[Segment]:
-    """Parse VTT or SRT cue blocks, dropping lines repeated from the previous cue."""
+    """Parse VTT or SRT cues, dropping lines repeated from the previous cue."""
     segments: list[Segment] = []
     previous_lines: list[str] = []
-    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
-    for block in blocks:
-        lines = block.split("\n")
-        cue_at = next((i for i, line in enumerate(lines) if _CUE_LINE.match(line)), None)
-        if cue_at is None:
-            continue  # header, NOTE, STYLE, REGION or junk
-        match = _CUE_LINE.match(lines[cue_at])
-        assert match is not None
-        start = _seconds(*match.group(1, 2, 3, 4))
-        end = _seconds(*match.group(5, 6, 7, 8))
-        cue_lines = _cue_text_lines(lines[cue_at + 1:])
+    for start, end, lines in _cue_blocks(text):
+        cue_lines = _cue_text_lines(lines)
         # YouTube auto-captions repeat the previous cue's line above the new one
         # (and add 10 ms cues that only hold the old text): keep only what is new.
         fresh = [line for line in cue_lines if line not in previous_lines]
