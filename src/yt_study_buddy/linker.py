@@ -4,7 +4,8 @@ For each note, links this tool made before are taken out first (an aliased
 ``[[Target|phrase]]`` goes back to ``phrase``; the ``## Related notes`` section
 at the end is dropped), then made again from the index: the first mention of
 another note's concept becomes ``[[Other note|phrase]]`` and a ``## Related
-notes`` section lists the notes sharing concepts. The result depends only on
+notes`` section lists the notes sharing concepts. A note's own concepts are
+not linked inline (they are what the note is about). The result depends only on
 the set of notes, so running it twice, or after writing notes in another
 order, gives the same bytes.
 
@@ -101,6 +102,9 @@ def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 def _candidates(video_id: str, notes: dict[str, dict], subject_only: bool) -> list[tuple[str, str]]:
     """Return (concept as written, target stem), longest concept first."""
     me = notes[video_id]
+    # A note's own concepts are its subject, not a pointer elsewhere: shared ones go to
+    # the Related section instead of linking away the note's core terms.
+    own = {concept_key(c) for c in me["concepts"]}
     rank = {vid: pos for pos, (vid, _) in enumerate(related_in(notes, video_id, subject_only=subject_only))}
     best: dict[str, tuple[tuple, str, str]] = {}
     for other_id, other in notes.items():
@@ -109,7 +113,7 @@ def _candidates(video_id: str, notes: dict[str, dict], subject_only: bool) -> li
         stem = Path(other["path"]).stem
         for concept in other["concepts"]:
             key = concept_key(concept)
-            if len(key) < _MIN_CONCEPT_LEN:
+            if len(key) < _MIN_CONCEPT_LEN or key in own:
                 continue
             # Prefer the note sharing the most concepts with this one, then by name.
             order = (rank.get(other_id, len(rank)), stem.casefold(), other["path"], concept)
