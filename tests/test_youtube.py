@@ -326,3 +326,38 @@ def test_reset_connections_builds_new_sessions(fake_youtube):
     client.reset_connections()
     client.fetch_transcript("resetconn01")
     assert len(calls) == 2
+
+
+# --------------------------------------------------------------------------- proxy
+
+def test_all_youtube_traffic_goes_through_the_thread_proxy(fake_youtube):
+    from tests.fakes.socks import FakeSocks5Server
+
+    add(fake_youtube, "proxied0001")
+    add(fake_youtube, "proxied0002", "po_token")  # forces the yt-dlp fallback
+    fake_youtube.add_playlist("PLproxied000001", ["proxied0001"])
+    fake_port = int(fake_youtube.base_url.rsplit(":", 1)[1])
+    with FakeSocks5Server() as proxy:
+        client = YouTubeClient(base_url=fake_youtube.base_url, timeout=10,
+                               proxy_for_thread=lambda: proxy.url().replace("://", "://alice:pw1@"))
+        phases = {}
+        for name, call in (
+            ("transcript", lambda: client.fetch_transcript("proxied0001")),
+            ("metadata", lambda: client.fetch_metadata("proxied0001")),
+            ("ytdlp", lambda: YouTubeClient(
+                base_url=fake_youtube.base_url, timeout=10,
+                ytdlp_extractors=fake_youtube.ytdlp_extractors(),
+                proxy_for_thread=lambda: proxy.url().replace("://", "://alice:pw1@"),
+            ).fetch_transcript("proxied0002")),
+            ("playlist", lambda: client.expand_playlist(
+                "https://www.youtube.com/playlist?list=PLproxied000001")),
+        ):
+            client.reset_connections()  # new sockets, so every phase must open its own tunnel
+            before = len(proxy.connections)
+            call()
+            phases[name] = proxy.connections[before:]
+        for name, connections in phases.items():
+            assert connections, f"{name}: no traffic went through the proxy"
+            assert all(c.port == fake_port and c.username == "alice" for c in connections), name
+        total = sum(len(c) for c in phases.values())
+        assert total <= len(fake_youtube.requests)
