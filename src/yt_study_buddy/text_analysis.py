@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from .models import Segment
@@ -127,6 +128,7 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+@lru_cache(maxsize=65536)
 def word_key(word: str) -> str:
     """Return the lowercase singular-ish key of a word, so 'Networks' and 'network' group together."""
     w = word.lower().replace("’", "'")
@@ -256,7 +258,10 @@ def extract_terms(sentences: Sequence[Sentence], limit: int = 15, minimum: int =
                      for j, w in enumerate(words)]
             key = tuple(word_key(w) for w in words)
             counts[key] += 1
-            variants.setdefault(key, Counter())[" ".join(shown)] += 1
+            forms = variants.get(key)
+            if forms is None:
+                forms = variants[key] = Counter()
+            forms[" ".join(shown)] += 1
             if key not in seen_here:
                 seen_here.add(key)
                 where.setdefault(key, []).append(sent.index)
