@@ -1,0 +1,332 @@
+"""Run a batch in a background thread and turn its reports into what the page shows.
+
+Worker threads never touch Streamlit: the library's callbacks only put
+messages on a ``queue.Queue``. The script thread drains the queue with
+``BatchRunner.poll`` and renders ``BatchView``. No Streamlit import here.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from ..atomic import atomic_write_bytes
+from ..config import redact
+from ..errors import InputError, StudyBuddyError
+from ..events import JobEvent, Stage
+from ..filenames import safe_filename
+from ..inputs import CAPTION_SUFFIXES, Entry, read_list_file
+
+__all__ = [
+    "Channel",
+    "JobRow",
+    "BatchView",
+    "BatchRunner",
+    "save_uploads",
+    "read_uploaded_list",
+    "entries_from_text",
+    "log_rows",
+    "failure_rows",
+    "UPLOADS_FOLDER",
+]
+
+log = logging.getLogger(__name__)
+
+UPLOADS_FOLDER = "uploads"
+
+_STATE_BY_STAGE = {
+    Stage.QUEUED: "queued",
+    Stage.STARTED: "fetching transcript",
+    Stage.FETCHED: "writing notes",
+    Stage.GENERATED: "saving",
+    Stage.WRITTEN: "done",
+    Stage.SKIPPED: "skipped (already in the vault)",
+    Stage.FAILED: "failed",
+}
+
+
+class Channel:
+    """Callbacks for the library that only enqueue messages (safe from any thread)."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+
+    def progress(self, status: str, completed: int, total: int) -> None:
+        """progress_callback(status, completed, total)."""
+        self.queue.put(("progress", status, completed, total))
+
+    def result(self, result: Any, completed: int, total: int) -> None:
+        """result_callback(ProcessingResult, completed, total)."""
+        self.queue.put(("result", result, completed, total))
+
+    def event(self, event: JobEvent) -> None:
+        """event_sink(JobEvent)."""
+        self.queue.put(("event", event))
+
+    def put(self, *message: Any) -> None:
+        """Enqueue a message of the runner itself."""
+        self.queue.put(message)
+
+
+@dataclass
+class JobRow:
+    """One line of the live table."""
+
+    key: str
+    url: str
+    title: str = ""
+    state: str = "queued"
+    started: float | None = None
+    seconds: float | None = None
+    method: str = ""
+    error: str = ""
+
+    def as_dict(self, now: float) -> dict[str, Any]:
+        """Return the table columns; a running job shows its time so far."""
+        seconds = self.seconds
+        if seconds is None and self.started is not None:
+            seconds = max(0.0, now - self.started)
+        return {"title": self.title or self.url, "state": self.state,
+                "time (s)": None if seconds is None else round(seconds, 1),
+                "method": self.method, "error": self.error}
+
+
+@dataclass
+class BatchView:
+    """Everything the page shows about one batch; updated in the script thread only."""
+
+    rows: dict[str, JobRow] = field(default_factory=dict)
+    completed: int = 0
+    total: int = 0
+    status: str = "starting"
+    finished: bool = False
+    error: str | None = None
+    summary: str = ""
+    report: Any = None
+    notice: str | None = None
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def fraction(self) -> float:
+        """Share of videos finished, 0.0 to 1.0."""
+        if self.finished:
+            return 1.0
+        return min(1.0, self.completed / self.total) if self.total else 0.0
+
+    @property
+    def status_text(self) -> str:
+        """One line for under the progress bar."""
+        if self.finished:
+            return self.error or self.summary
+        if not self.total:
+            return "Resolving links (playlists are expanded)…"
+        return f"Processing: {self.completed}/{self.total} videos ({self.status})"
+
+    def table(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Rows of the live table, in input order."""
+        at = time.monotonic() if now is None else now
+        return [row.as_dict(at) for row in self.rows.values()]
+
+    def _row(self, key: str, url: str) -> JobRow:
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = JobRow(key=key, url=url)
+        return row
+
+    def apply(self, message: tuple[Any, ...]) -> None:
+        """Fold one queued message into the view."""
+        kind = message[0]
+        if kind == "resolved":
+            sources, rejected = message[1], message[2]
+            for number, item in enumerate(rejected):
+                row = self._row(f"rejected-{number}", item.entry.text[:200])
+                row.state, row.error = "rejected", redact(item.error.reason)
+            for source in sources:
+                self._row(source.video_id, source.url)
+            self.total = len(sources)
+        elif kind == "progress":
+            _, self.status, self.completed, self.total = message
+        elif kind == "event":
+            self._apply_event(message[1])
+        elif kind == "result":
+            self._apply_result(message[1])
+        elif kind == "report":
+            self._apply_report(message[1])
+        elif kind == "error":
+            self.error = message[1]
+        elif kind == "finished":
+            self.finished = True
+
+    def _apply_event(self, event: JobEvent) -> None:
+        row = self._row(event.video_id, event.url)
+        if event.title:
+            row.title = event.title
+        if event.stage == Stage.STARTED:
+            row.started = event.at
+        if event.stage == Stage.FAILED:
+            row.error = redact(event.detail or "")
+        if event.stage in _STATE_BY_STAGE and row.state not in ("done", "failed"):
+            row.state = _STATE_BY_STAGE[event.stage]
+
+    def _apply_result(self, result: Any) -> None:
+        row = self._row(result.video_id, result.url)
+        row.title = result.title or row.title
+        row.seconds = float(result.duration_seconds)
+        row.method = result.method or row.method
+        if result.skipped:
+            row.state = _STATE_BY_STAGE[Stage.SKIPPED]
+        elif result.success:
+            row.state, row.error = "done", ""
+        else:
+            row.state = "failed (can retry)" if result.retryable else "failed"
+            row.error = redact(result.error or "")
+
+    def _apply_report(self, report: Any) -> None:
+        self.report = report
+        for result in report.results:
+            if result.video_id != "invalid":
+                self._apply_result(result)
+        m = report.metrics
+        wall = time.monotonic() - self.started_at
+        parts = [f"{m.successful} done", f"{m.failed} failed"]
+        if m.skipped:
+            parts.append(f"{m.skipped} already in the vault")
+        self.summary = f"Finished: {m.total_videos} videos in {wall:.1f} s — " + ", ".join(parts)
+        if report.interrupted:
+            self.summary += f". Stopped early: {report.stop_reason or 'cancelled'}"
+        if report.links_written:
+            self.summary += f"; {report.links_written} cross-links written"
+
+
+class BatchRunner:
+    """Resolve and process entries with a YouTubeStudyNotes app in a daemon thread."""
+
+    def __init__(self, app: Any, entries: Sequence[Entry], channel: Channel):
+        self.app = app
+        self.entries = list(entries)
+        self.channel = channel
+        self.view = BatchView()
+        self._thread = threading.Thread(target=self._work, name="study-buddy-batch", daemon=True)
+
+    def start(self) -> "BatchRunner":
+        """Start the batch in the background."""
+        self._thread.start()
+        return self
+
+    def _work(self) -> None:
+        put = self.channel.put
+        try:
+            sources, rejected = self.app.resolve(self.entries)
+            put("resolved", sources, rejected)
+            put("report", self.app.run(sources, rejected))
+        except StudyBuddyError as exc:
+            put("error", f"Stopped: {redact(exc.reason)}")
+        except Exception as exc:  # noqa: BLE001 - shown on the page instead of a silent dead thread
+            log.error("batch failed", exc_info=True)
+            put("error", redact(f"Stopped by an unexpected error: {type(exc).__name__}"))
+        finally:
+            close = getattr(self.app, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001
+                    log.debug("close failed", exc_info=True)
+            put("finished")
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        """Fold queued messages into the view, waiting up to timeout for the first; True when finished."""
+        try:
+            message = self.channel.queue.get(timeout=timeout) if timeout > 0 else self.channel.queue.get_nowait()
+        except queue.Empty:
+            return self.view.finished
+        while True:
+            self.view.apply(message)
+            try:
+                message = self.channel.queue.get_nowait()
+            except queue.Empty:
+                return self.view.finished
+
+    def cancel(self) -> None:
+        """Ask the batch to stop starting videos and cancel waits."""
+        self.app.limits.cancel.set()
+
+    @property
+    def finished(self) -> bool:
+        """True once the final message has been folded into the view."""
+        return self.view.finished
+
+
+def entries_from_text(text: str) -> list[Entry]:
+    """One entry per non-blank line of the text area; # starts a comment line."""
+    return [Entry(line.strip(), f"line {number}") for number, line in enumerate(text.splitlines(), 1)
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def _upload_name(name: str, allowed: Sequence[str]) -> str:
+    base = Path(name.replace("\\", "/")).name
+    stem, dot, suffix = base.rpartition(".")
+    suffix = f".{suffix.lower()}" if dot else ""
+    if suffix not in allowed:
+        raise InputError(f"{base or 'upload'}: unsupported file type (use {', '.join(allowed)})")
+    return (safe_filename(stem, max_bytes=120) or "upload") + suffix
+
+
+def save_uploads(folder: str | Path, files: Iterable[tuple[str, bytes]],
+                 allowed: Sequence[str] = CAPTION_SUFFIXES) -> list[Path]:
+    """Write uploaded (name, bytes) files atomically into folder with safe names; return their paths."""
+    target = Path(folder)
+    paths: list[Path] = []
+    used: dict[str, bytes] = {}
+    for name, data in files:
+        safe = _upload_name(name, allowed)
+        stem, suffix = safe.rsplit(".", 1)[0], Path(safe).suffix
+        number = 1
+        # Two different uploads with one name must not overwrite each other within a batch.
+        while safe in used and used[safe] != data:
+            number += 1
+            safe = f"{stem} ({number}){suffix}"
+        used[safe] = data
+        path = target / safe
+        atomic_write_bytes(path, data)
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+def read_uploaded_list(folder: str | Path, name: str, data: bytes) -> list[Entry]:
+    """Store an uploaded list of links in folder and read its entries."""
+    [path] = save_uploads(folder, [(name, data)], allowed=(".txt",))
+    return read_list_file(path)
+
+_LOG_COLUMNS = ("finished_at", "title", "subject", "status", "error", "retryable",
+                "duration", "transcript_method", "engine", "model", "url")
+
+
+def log_rows(records: Iterable[Mapping[str, Any]], limit: int = 500) -> list[dict[str, Any]]:
+    """Newest-first table rows from job-log records (only display columns, redacted)."""
+    rows = []
+    for record in list(records)[-limit:][::-1]:
+        row = {}
+        for column in _LOG_COLUMNS:
+            value = record.get(column)
+            row[column] = redact(value) if isinstance(value, str) else value
+        rows.append(row)
+    return rows
+
+
+def failure_rows(latest: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Videos whose latest attempt failed, with the reason and whether a retry can help."""
+    rows = []
+    for video_id, record in latest.items():
+        if record.get("status") != "failed":
+            continue
+        rows.append({"title": redact(str(record.get("title") or record.get("url") or video_id)),
+                     "reason": redact(str(record.get("error") or "")),
+                     "can retry": bool(record.get("retryable")),
+                     "when": record.get("finished_at"), "url": record.get("url")})
+    return rows

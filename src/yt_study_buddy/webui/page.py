@@ -1,0 +1,307 @@
+"""The Streamlit page: sidebar options, Process, Library and Logs tabs.
+
+Imports Streamlit at the top: only ``streamlit_app.py`` imports this module,
+never the CLI. Everything a worker thread does goes through ``jobs.Channel``;
+only this script thread calls ``st.*``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from ..app import ENGINES, YouTubeStudyNotes
+from ..config import Settings, load_settings, redact
+from ..errors import StudyBuddyError
+from ..inputs import CAPTION_SUFFIXES, Entry
+from .jobs import (
+    UPLOADS_FOLDER,
+    BatchRunner,
+    BatchView,
+    Channel,
+    entries_from_text,
+    failure_rows,
+    log_rows,
+    read_uploaded_list,
+    save_uploads,
+)
+from .library import build_graph_dot, merge_concepts, read_note_body, safe_markdown, scan_library
+
+__all__ = ["main", "Options", "DEFAULT_OUTPUT", "RUNNER_KEY"]
+
+DEFAULT_OUTPUT = "./notes"
+RUNNER_KEY = "batch_runner"
+_POLL_SECONDS = 0.25
+_ALL_SUBJECTS = "All subjects"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the sidebar asks for."""
+
+    parallel: bool
+    workers: int
+    subject: str | None
+    assessments: bool
+    auto_categorize: bool
+    engine: str
+    model: str | None
+    output: Path
+
+
+@dataclass
+class Slots:
+    """Placeholders the script thread refreshes while a batch runs."""
+
+    notice: Any
+    progress: Any
+    status: Any
+    table: Any
+
+
+def sidebar(settings: Settings) -> Options:
+    """Draw the sidebar and return the chosen options."""
+    bar = st.sidebar
+    bar.header("Settings")
+    parallel = bar.checkbox("Enable Parallel Processing", value=True, key="parallel",
+                            help="Process several videos at once.")
+    workers = bar.slider("Max Workers", min_value=1, max_value=5, value=3, key="workers",
+                         disabled=not parallel, help="Videos processed at the same time.")
+    subject = bar.text_input("Subject", value="", key="subject",
+                             placeholder="blank: choose one per video",
+                             help="Folder for the notes; leave blank to categorize automatically.")
+    assessments = bar.checkbox("Generate assessments", value=True, key="assessments")
+    auto_categorize = bar.checkbox("Auto-categorize by subject", value=True, key="auto_categorize",
+                                   disabled=bool(subject.strip()))
+    engine = bar.selectbox("Engine", ENGINES, index=0, key="engine",
+                           help="auto: Claude when an API key is set, otherwise the offline engine.")
+    model = bar.text_input("Claude model", value=settings.model, key="model",
+                           disabled=engine == "offline")
+    output = bar.text_input("Output folder", value=DEFAULT_OUTPUT, key="output",
+                            help="The Obsidian vault the notes are written to.")
+    if settings.has_api_key:
+        bar.success("Claude API key: configured")
+    elif engine == "claude":
+        bar.error("No Claude API key: set ANTHROPIC_API_KEY (or put it in a .env file).")
+    else:
+        bar.info("No Claude API key: the offline engine writes the notes (no LLM).")
+    return Options(parallel=parallel, workers=int(workers) if parallel else 1,
+                   subject=subject.strip() or None, assessments=assessments,
+                   auto_categorize=auto_categorize, engine=engine,
+                   model=(model or "").strip() or None,
+                   output=Path((output or "").strip() or DEFAULT_OUTPUT).expanduser())
+
+
+def _runner() -> BatchRunner | None:
+    return st.session_state.get(RUNNER_KEY)
+
+
+def _busy() -> bool:
+    runner = _runner()
+    return runner is not None and not runner.finished
+
+
+def make_app(options: Options, channel: Channel | None = None) -> YouTubeStudyNotes:
+    """Create the library app for the chosen options, reporting through channel."""
+    return YouTubeStudyNotes(
+        subject=options.subject, base_dir=options.output,
+        generate_assessments=options.assessments, auto_categorize=options.auto_categorize,
+        parallel=options.parallel, max_workers=options.workers,
+        engine=options.engine, model=options.model,
+        progress_callback=channel.progress if channel else None,
+        result_callback=channel.result if channel else None,
+        event_sink=channel.event if channel else None,
+    )
+
+
+def start_batch(options: Options, gather: Any) -> BatchRunner | None:
+    """Create the app, gather entries with gather(app), and start the batch; None on a problem."""
+    channel = Channel()
+    try:
+        app = make_app(options, channel)
+        entries = gather(app)
+        if not entries:
+            st.warning("Paste at least one link, or upload a list of links or caption files.")
+            return None
+        app.resolve_engine()  # a missing key is reported now, not once per video
+    except StudyBuddyError as exc:
+        st.error(redact(exc.reason))
+        return None
+    runner = BatchRunner(app, entries, channel)
+    runner.view.notice = app.engine_notice
+    st.session_state[RUNNER_KEY] = runner.start()
+    return runner
+
+
+def render_view(view: BatchView, slots: Slots) -> None:
+    """Show the batch's progress, status line and table."""
+    if view.notice:
+        slots.notice.info(view.notice)
+    slots.progress.progress(view.fraction)
+    if view.finished and view.error:
+        slots.status.error(view.error)
+    else:
+        slots.status.text(view.status_text)
+    if view.rows:
+        slots.table.dataframe(view.table(), hide_index=True)
+
+
+def process_tab(options: Options) -> None:
+    """Inputs and the Process Videos button."""
+    text = st.text_area("YouTube URLs (one per line)", key="urls", height=140,
+                        placeholder="https://www.youtube.com/watch?v=...\nhttps://youtu.be/...\n"
+                                    "https://www.youtube.com/playlist?list=...")
+    left, right = st.columns(2)
+    list_file = left.file_uploader("Or a list of links (.txt, one per line)", type=["txt"], key="list_file")
+    captions = right.file_uploader("Or caption files (Zoom, Teams, Coursera: .vtt, .srt, .txt)",
+                                   type=[s.lstrip(".") for s in CAPTION_SUFFIXES],
+                                   accept_multiple_files=True, key="caption_files")
+    busy = _busy()
+    left, right = st.columns([1, 4])
+    clicked = left.button("Process Videos", type="primary", disabled=busy, key="process")
+    if busy and right.button("Stop", key="stop", help="Finish running videos, start no new ones."):
+        runner = _runner()
+        if runner is not None:
+            runner.cancel()
+    if clicked and not busy:
+        def gather(app: YouTubeStudyNotes) -> list[Entry]:
+            # Uploads live in the vault's hidden folder: nothing is written outside the output folder.
+            uploads = Path(app.vault.hidden) / UPLOADS_FOLDER
+            entries = entries_from_text(text or "")
+            if list_file is not None:
+                entries += read_uploaded_list(uploads, list_file.name, list_file.getvalue())
+            if captions:
+                saved = save_uploads(uploads, [(f.name, f.getvalue()) for f in captions])
+                entries += [Entry(str(path.resolve()), "uploaded file") for path in saved]
+            return entries
+
+        start_batch(options, gather)
+
+
+def _open_vault_app(options: Options) -> YouTubeStudyNotes | None:
+    if not options.output.is_dir():
+        return None
+    try:
+        return make_app(Options(parallel=False, workers=1, subject=None, assessments=False,
+                                auto_categorize=False, engine="offline", model=None,
+                                output=options.output))
+    except StudyBuddyError as exc:
+        st.error(redact(exc.reason))
+        return None
+
+
+def library_tab(options: Options) -> None:
+    """Browse notes by subject, read one with its assessment, see the knowledge graph."""
+    notes = scan_library(options.output)
+    if not notes:
+        st.info(f"No notes in {options.output} yet: process some videos first.")
+        return
+    app = _open_vault_app(options)
+    stats: dict[str, Any] = {}
+    if app is not None:
+        try:
+            merge_concepts(notes, app.knowledge_graph.notes())
+            stats = dict(app.knowledge_graph.get_stats() or {})
+        except StudyBuddyError as exc:
+            st.warning(f"Knowledge graph unavailable: {redact(exc.reason)}")
+    subjects = sorted({n.subject for n in notes}, key=str.casefold)
+    counts = {s: sum(1 for n in notes if n.subject == s) for s in subjects}
+    choice = st.selectbox("Subject", [_ALL_SUBJECTS, *subjects], key="library_subject",
+                          format_func=lambda s: s if s == _ALL_SUBJECTS else f"{s} ({counts[s]})")
+    shown = notes if choice == _ALL_SUBJECTS else [n for n in notes if n.subject == choice]
+    by_id = {n.video_id: n for n in shown}
+    picked = st.selectbox("Note", list(by_id), key="library_note",
+                          format_func=lambda vid: f"{by_id[vid].title}  ·  {by_id[vid].subject}")
+    note = by_id.get(picked) if picked else None
+    if note is not None:
+        if note.url.startswith(("https://", "http://")):
+            st.caption(f"Subject: {note.subject} · [Watch the video]({note.url})")
+        else:
+            st.caption(f"Subject: {note.subject} · from a caption file")
+        read, test = st.tabs(["Notes", "Assessment"])
+        with read:
+            st.markdown(safe_markdown(read_note_body(note.path)))
+        with test:
+            if note.assessment is None:
+                st.info("No assessment for this note.")
+            else:
+                st.markdown(safe_markdown(read_note_body(note.assessment)))
+    st.subheader("Knowledge graph")
+    numbers = {k: v for k, v in stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    numbers = numbers or {"notes": len(notes), "subjects": len(subjects),
+                          "concepts": len({c.casefold() for n in notes for c in n.concepts})}
+    columns = st.columns(min(4, len(numbers)))
+    for column, (name, value) in zip(columns, list(numbers.items())[:4]):
+        column.metric(name.replace("_", " ").capitalize(), value)
+    st.graphviz_chart(build_graph_dot(shown))
+    st.caption("Notes are joined where they share concepts.")
+
+
+def logs_tab(options: Options) -> None:
+    """Job history, failures with reasons, and a retry button for retryable failures."""
+    app = _open_vault_app(options)
+    if app is None:
+        st.info("No job log yet: process some videos first.")
+        return
+    try:
+        records = app.job_log.read()
+        failures = failure_rows(app.job_log.latest_by_video())
+        retryable = app.retryable_failures()
+    except StudyBuddyError as exc:
+        st.error(f"Cannot read the job log: {redact(exc.reason)}")
+        return
+    if retryable:
+        label = f"Retry failed ({len(retryable)})"
+        if st.button(label, key="retry_failed", disabled=_busy(),
+                     help="Process again each failed video whose error can go away (e.g. a rate limit)."):
+            urls = [str(r["url"]) for r in retryable]
+            if start_batch(options, lambda _app: [Entry(u, "job log") for u in urls]):
+                st.info(f"Retrying {len(urls)} videos: progress is shown above.")
+    st.subheader("Failures")
+    if failures:
+        st.dataframe(failures, hide_index=True)
+    else:
+        st.caption("No failed videos.")
+    st.subheader("Job history")
+    if records:
+        st.dataframe(log_rows(records), hide_index=True)
+    else:
+        st.caption("The job log is empty.")
+
+
+def follow(runner: BatchRunner, slots: Slots) -> None:
+    """Refresh the placeholders from the runner's queue until the batch ends, then rerun."""
+    while not runner.poll(timeout=_POLL_SECONDS):
+        render_view(runner.view, slots)
+    render_view(runner.view, slots)
+    # Rerun so the Library and Logs tabs show the new notes and log entries.
+    st.rerun()
+
+
+def main() -> None:
+    """Draw the page; while a batch runs, keep its progress live."""
+    st.set_page_config(page_title="YouTube Study Buddy", page_icon="📚", layout="wide")
+    settings = load_settings()
+    options = sidebar(settings)
+    st.title("YouTube Study Buddy")
+    st.caption("Turn YouTube videos and lecture captions into Obsidian study notes and self-tests.")
+    slots = Slots(notice=st.empty(), progress=st.empty(), status=st.empty(), table=st.empty())
+    process, library, logs = st.tabs(["Process", "Library", "Logs"])
+    with process:
+        process_tab(options)
+        # The table sits under the inputs; progress stays above the tabs, visible from any tab.
+        slots.table = st.empty()
+    with library:
+        library_tab(options)
+    with logs:
+        logs_tab(options)
+    runner = _runner()
+    if runner is None:
+        return
+    runner.poll()
+    render_view(runner.view, slots)
+    if not runner.finished:
+        follow(runner, slots)
