@@ -113,3 +113,11 @@ def test_concurrent_processes_lose_no_index_entries(tmp_path):
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     assert len(KnowledgeGraph(Vault(tmp_path)).load_index()) == 120
+
+
+def test_reading_a_missing_vault_creates_nothing(tmp_path):
+    vault = Vault(tmp_path / "none")
+    graph = KnowledgeGraph(vault)
+    assert graph.notes() == {} and graph.get_stats()["total_notes"] == 0
+    assert vault.finalize().links == 0
+    assert not (tmp_path / "none").exists()

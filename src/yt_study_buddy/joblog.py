@@ -67,7 +67,7 @@ class JobLog:
         line = (json.dumps(clean, ensure_ascii=False, default=str) + "\n").encode("utf-8")
         with self.vault.lock():
             try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise vault_error_from_oserror(exc, self.path, "open") from exc
             try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .atomic import atomic_write_json
+from .errors import VaultError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .vault import Vault
@@ -78,12 +79,18 @@ class KnowledgeGraph:
     def notes(self) -> dict[str, dict]:
         """Return video_id -> {title, path (relative), subject, concepts, assessment}."""
         notes = self.load_index()
-        if notes is None:
+        if notes is not None:
+            return notes
+        if not self.vault.root.is_dir():
+            return {}  # reading never creates the vault
+        try:
             with self.vault.lock():
                 notes = self.load_index()  # another thread may have rebuilt it meanwhile
                 if notes is None:
                     notes = self._scan()
                     self._save(notes)
+        except VaultError:
+            notes = self._scan()  # a read-only vault can still be browsed
         return notes
 
     def add_note(self, *, video_id: str, title: str, path: Path, subject: str, concepts: list[str],

@@ -193,12 +193,13 @@ class Vault:
             if record is not None and record.video_id == video_id:
                 return path
         # Missing/corrupt index, or the user moved the file: look on disk and refresh.
-        for record in self.iter_notes():
-            if record.video_id == video_id:
-                if index is not None:
-                    graph.rebuild()
-                return record.path
-        return None
+        found = next((r.path for r in self.iter_notes() if r.video_id == video_id), None)
+        if index is not None:
+            try:
+                graph.rebuild()  # the entry was stale; don't scan again next time
+            except VaultError:
+                pass  # read-only vault: the answer is still right
+        return found
 
     # -- writing -------------------------------------------------------------------------
 
@@ -330,6 +331,8 @@ class Vault:
         """Settle clashing names, rebuild the index and re-link the whole vault."""
         from .linker import LinkReport, link_vault
 
+        if not self.root.is_dir():
+            return LinkReport()  # nothing written yet: don't create an empty vault
         graph = self.graph
         with self.lock():
             renamed = self.settle_names()
