@@ -121,3 +121,19 @@ def test_reading_a_missing_vault_creates_nothing(tmp_path):
     assert graph.notes() == {} and graph.get_stats()["total_notes"] == 0
     assert vault.finalize().links == 0
     assert not (tmp_path / "none").exists()
+
+
+def test_add_note_after_write_note_keeps_the_assessment_and_folder_subject(tmp_path):
+    vault = Vault(tmp_path)
+    files = vault.write_note(**make_job("aaaaaaaaaaa", "Waves", subject="Physics"))
+    vault.write_note(**make_job("bbbbbbbbbbb", "Optics", subject="physics"))
+    before = KnowledgeGraph(vault).notes()
+    # A caller that records the note again with the subject it asked for changes nothing.
+    KnowledgeGraph(vault).add_note(video_id="bbbbbbbbbbb", title="Optics",
+                                   path=tmp_path / "Physics" / "Optics.md", subject="physics",
+                                   concepts=["Gradient descent"])
+    KnowledgeGraph(vault).add_note(video_id="aaaaaaaaaaa", title="Waves", path=files[0], subject="Physics",
+                                   concepts=["Gradient descent"])
+    assert KnowledgeGraph(vault).notes() == before
+    assert before["bbbbbbbbbbb"]["assessment"] == "Physics/Optics - Assessment.md"
+    assert before["bbbbbbbbbbb"]["subject"] == "Physics"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .atomic import atomic_write_json
 from .errors import VaultError
+from .filenames import clean_title
 
 if TYPE_CHECKING:  # pragma: no cover
     from .vault import Vault
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["KnowledgeGraph", "concept_key", "INDEX_VERSION"]
 
 INDEX_VERSION = 1
+_KEEP = object()
 
 
 def concept_key(concept: str) -> str:
@@ -94,18 +96,28 @@ class KnowledgeGraph:
         return notes
 
     def add_note(self, *, video_id: str, title: str, path: Path, subject: str, concepts: list[str],
-                 assessment: Path | None = None) -> None:
+                 assessment: Path | None | object = _KEEP) -> None:
         """Record a note in the index (merging with what other processes added)."""
+        rel = self.vault.relative(path)
+        parts = Path(rel).parts
+        if len(parts) == 2:
+            subject = parts[0]  # the folder is the subject ("physics" may live in "Physics")
         with self.vault.lock():
             notes = self.load_index()
             if notes is None:
                 notes = self._scan()
+            old = notes.get(video_id) or {}
+            if assessment is _KEEP:
+                # Not given: keep what write_note recorded for the same note file.
+                kept = old.get("assessment") if old.get("path") == rel else None
+            else:
+                kept = self.vault.relative(assessment) if assessment else None  # type: ignore[arg-type]
             notes[video_id] = {
-                "title": title,
-                "path": self.vault.relative(path),
+                "title": clean_title(title) or video_id,
+                "path": rel,
                 "subject": subject,
                 "concepts": list(concepts),
-                "assessment": self.vault.relative(assessment) if assessment else None,
+                "assessment": kept,
             }
             self._save(notes)
 
