@@ -390,3 +390,26 @@ def test_two_processes_writing_one_vault(tmp_path):
     expected = sorted([f"proc{i:07d}" for i in range(8)] + [f"proc{i:07d}" for i in range(100, 108)])
     assert sorted(vault.graph.notes()) == expected
     assert sorted(r.video_id for r in vault.iter_notes()) == expected
+
+
+def test_reprocessing_a_note_the_user_moved_replaces_it(tmp_path):
+    vault = Vault(tmp_path)
+    note, assessment = vault.write_note(**make_job("aaaaaaaaaaa", "Lecture"))
+    moved = tmp_path / "Archive" / "Lecture.md"
+    moved.parent.mkdir()
+    note.rename(moved)
+    written = vault.write_note(**make_job("aaaaaaaaaaa", "Lecture"))
+    assert written == [note, assessment] and not moved.exists()
+    assert [r.path for r in vault.iter_notes()] == [note]
+
+
+def test_vault_modules_import_no_heavy_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys, yt_study_buddy.vault, yt_study_buddy.linker, yt_study_buddy.joblog, "
+            "yt_study_buddy.transcript_cache, yt_study_buddy.knowledge_graph; "
+            "print(sorted(m for m in ('yaml', 'frontmatter', 'filelock', 'anthropic', 'requests') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -235,14 +235,14 @@ class Vault:
         graph = self.graph
         with self.lock():
             folder = self._subject_dir(subject)
-            entries = graph.notes()
-            others = {vid: e["title"] for vid, e in entries.items()}
-            old = entries.get(video_id)
+            # Its current files, even if the user moved them (find_note verifies and rescans).
+            old_note = self.find_note(video_id)
+            old_record = self.read_record(old_note) if old_note is not None else None
+            old_assess = old_record.assessment if old_record is not None else None
+            others = {vid: e["title"] for vid, e in graph.notes().items()}
             stem = self._stem_for(video_id, base, folder, others)
             note_path = self.contained(folder / f"{stem}.md")
             assess_path = self.contained(folder / f"{stem}{ASSESSMENT_SUFFIX}.md")
-            old_note = self.root / old["path"] if old else None
-            old_assess = self.root / old["assessment"] if old and old.get("assessment") else None
             written: list[Path] = []
             keep_assessment = False
             if assessment is not None:
