@@ -306,17 +306,16 @@ def test_atomic_write_onto_a_folder_fails_cleanly(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.json"]
 
 
-def test_atomic_write_permission_denied(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores folder permissions")
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        with pytest.raises(VaultError, match="permission denied"):
-            atomic_write_text(folder / "x.md", "x")
-    finally:
-        folder.chmod(0o700)
+def test_atomic_write_permission_denied_on_rename_removes_the_temp(tmp_path, monkeypatch):
+    def denied(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", denied)
+    with pytest.raises(VaultError, match="permission denied") as info:
+        atomic_write_text(tmp_path / "x.md", "x")
+    monkeypatch.undo()
+    assert "x.md" in info.value.reason
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_write_note_on_full_disk_keeps_previous_note(tmp_path, monkeypatch):
