@@ -84,3 +84,63 @@ def test_parser_defaults():
     args = build_parser().parse_args(["x"])
     assert (args.workers, args.delay, args.output, args.lang, args.engine) == (3, 1.0, "notes", ["en"], "auto")
     assert not args.parallel
+
+
+def _cli_env(fake_youtube):
+    import os
+    env = dict(os.environ)
+    env["YT_STUDY_BUDDY_YOUTUBE_URL"] = fake_youtube.base_url
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def test_cli_processes_youtube_videos_through_fake(fake_youtube, tmp_path):
+    from tests.fakes.youtube import make_segments
+    for i in range(3):
+        fake_youtube.add_video(f"clivideo{i:03d}", title=f"CLI Lecture {i}", channel="Chan",
+                               segments=make_segments(["gradient", "descent", "loss"], 20))
+    fake_youtube.add_video("cligone0000", title="Gone", scenario="unavailable")
+    urls = [f"https://youtu.be/clivideo{i:03d}" for i in range(3)] + ["https://youtu.be/cligone0000"]
+    proc = subprocess.run([sys.executable, "-m", "yt_study_buddy.cli", *urls, "-p", "-w", "3", "--delay", "0",
+                           "-o", str(tmp_path / "vault")], capture_output=True, text=True, timeout=120,
+                          env=_cli_env(fake_youtube), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "No ANTHROPIC_API_KEY set: using the offline engine" in proc.stdout
+    assert "Succeeded: 3" in proc.stdout and "Failed: 1" in proc.stdout
+    assert "video unavailable" in proc.stdout
+    assert "Knowledge Graph: 3 notes" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert len(list((tmp_path / "vault").rglob("CLI Lecture *.md"))) == 6
+
+
+def test_ctrl_c_stops_cleanly_with_summary(fake_youtube, tmp_path):
+    import signal
+    from tests.fakes.youtube import make_segments
+    fake_youtube.latency = 0.4
+    urls = []
+    for i in range(10):
+        fake_youtube.add_video(f"intvideo{i:03d}", title=f"Interrupt Lecture {i}",
+                               segments=make_segments(["cell", "energy"], 10))
+        urls.append(f"https://youtu.be/intvideo{i:03d}")
+    proc = subprocess.Popen([sys.executable, "-m", "yt_study_buddy.cli", *urls, "-p", "-w", "2", "--delay", "0",
+                             "-o", str(tmp_path / "vault")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=_cli_env(fake_youtube), cwd=tmp_path)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "✓" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    out = "".join(lines) + out
+    assert proc.returncode == 1
+    assert "Traceback" not in out + err
+    assert "PROCESSING METRICS" in out and "interrupted" in out.lower()
+    done = len([p for p in (tmp_path / "vault").rglob("Interrupt Lecture *.md") if "Assessment" not in p.name])
+    assert 1 <= done < 10
+    # A re-run completes the rest without redoing the finished ones.
+    rerun = subprocess.run([sys.executable, "-m", "yt_study_buddy.cli", *urls, "--delay", "0",
+                            "-o", str(tmp_path / "vault")], capture_output=True, text=True, timeout=120,
+                           env=_cli_env(fake_youtube), cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"(already done, skipped: {done})" in rerun.stdout
