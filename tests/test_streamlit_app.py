@@ -387,3 +387,37 @@ def test_api_key_is_never_rendered(monkeypatch, tmp_path):
             if path.is_file():
                 assert b"UIKEY" not in path.read_bytes(), path
     assert os.environ.get("ANTHROPIC_API_KEY") == key
+
+
+def test_stop_cancels_a_running_batch_and_keeps_what_is_done(tmp_path):
+    from tests.fakes.youtube import FakeYouTube
+    from yt_study_buddy.app import YouTubeStudyNotes
+    from yt_study_buddy.config import load_settings
+
+    ids = [f"stopvideo{n:02d}" for n in range(6)]
+    with FakeYouTube() as fake:
+        for n, video_id in enumerate(ids):
+            fake.add_video(video_id, title=f"Lecture {n} on entropy")
+        channel = Channel()
+        # One worker, starts spaced 2 s apart: the first video ends long before the last could start.
+        app = YouTubeStudyNotes(base_dir=tmp_path / "notes", parallel=False, delay=2.0, engine="offline",
+                                settings=load_settings({"YT_STUDY_BUDDY_YOUTUBE_URL": fake.base_url}),
+                                progress_callback=channel.progress, result_callback=channel.result,
+                                event_sink=channel.event)
+        runner = BatchRunner(app, [Entry(i) for i in ids], channel).start()
+        deadline = 600
+        while not any(row.state == "done" for row in runner.view.rows.values()) and deadline:
+            runner.poll(timeout=0.1)
+            deadline -= 1
+        runner.cancel()
+        while not runner.poll(timeout=0.1):
+            pass
+    view = runner.view
+    assert view.report is not None and view.cancelled
+    done = [row for row in view.rows.values() if row.state == "done"]
+    assert 1 <= len(done) < len(ids)
+    assert len(view.rows) == len(ids)
+    assert {row.state for row in view.rows.values()} == {"done", "cancelled"}
+    assert "Stopped early: stopped at your request" in view.status_text
+    assert f"{len(done)} done, 0 failed" in view.status_text
+    assert len([p for p in (tmp_path / "notes").rglob("*.md") if "Assessment" not in p.name]) == len(done)

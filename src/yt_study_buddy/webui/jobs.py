@@ -109,6 +109,8 @@ class BatchView:
     summary: str = ""
     report: Any = None
     notice: str | None = None
+    #: set by BatchRunner.cancel (script thread) when the user pressed Stop
+    cancelled: bool = False
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -147,7 +149,7 @@ class BatchView:
                 row = self._row(f"rejected-{number}", item.entry.text[:200])
                 row.state, row.error = "rejected", redact(item.error.reason)
             for source in sources:
-                self._row(source.video_id, source.url)
+                self._row(source.url, source.url)
             self.total = len(sources)
         elif kind == "progress":
             _, self.status, self.completed, self.total = message
@@ -163,7 +165,7 @@ class BatchView:
             self.finished = True
 
     def _apply_event(self, event: JobEvent) -> None:
-        row = self._row(event.video_id, event.url)
+        row = self._row(event.url, event.url)
         if event.title:
             row.title = event.title
         if event.stage == Stage.STARTED:
@@ -174,7 +176,7 @@ class BatchView:
             row.state = _STATE_BY_STAGE[event.stage]
 
     def _apply_result(self, result: Any) -> None:
-        row = self._row(result.video_id, result.url)
+        row = self._row(result.url, result.url)
         row.title = result.title or row.title
         row.seconds = float(result.duration_seconds)
         row.method = result.method or row.method
@@ -182,6 +184,8 @@ class BatchView:
             row.state = _STATE_BY_STAGE[Stage.SKIPPED]
         elif result.success:
             row.state, row.error = "done", ""
+        elif result.error_kind == "cancelled":
+            row.state, row.error = "cancelled", redact(result.error or "")
         else:
             row.state = "failed (can retry)" if result.retryable else "failed"
             row.error = redact(result.error or "")
@@ -193,12 +197,15 @@ class BatchView:
                 self._apply_result(result)
         m = report.metrics
         wall = time.monotonic() - self.started_at
-        parts = [f"{m.successful} done", f"{m.failed} failed"]
+        cancelled = sum(1 for r in report.results if not r.success and r.error_kind == "cancelled")
+        parts = [f"{m.successful} done", f"{m.failed - cancelled} failed"]
         if m.skipped:
             parts.append(f"{m.skipped} already in the vault")
+        if cancelled:
+            parts.append(f"{cancelled} cancelled")
         self.summary = f"Finished: {m.total_videos} videos in {wall:.1f} s — " + ", ".join(parts)
-        if report.interrupted:
-            self.summary += f". Stopped early: {report.stop_reason or 'cancelled'}"
+        if report.interrupted or self.cancelled:
+            self.summary += f". Stopped early: {report.stop_reason or 'stopped at your request'}"
         if report.links_written:
             self.summary += f"; {report.links_written} cross-links written"
 
@@ -252,7 +259,8 @@ class BatchRunner:
                 return self.view.finished
 
     def cancel(self) -> None:
-        """Ask the batch to stop starting videos and cancel waits."""
+        """Ask the batch to stop starting videos and cancel waits (call from the script thread)."""
+        self.view.cancelled = True
         self.app.limits.cancel.set()
 
     @property

@@ -1,0 +1,164 @@
+"""End to end: `streamlit run` on 127.0.0.1 driven by headless Chromium through Playwright.
+
+The app talks to the fake YouTube (started in this process) and uses the
+offline engine. Chromium is Debian's (/usr/bin/chromium); a browser is never
+downloaded. Set YT_STUDY_BUDDY_SCREENSHOT=<path.png> to keep a screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from yt_study_buddy.inputs import read_list_file
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+STARTUP_SECONDS = 90
+BATCH_SECONDS = 240
+# A dead proxy for everything but loopback: the browser cannot reach the internet even by accident.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync",
+                 "--disable-default-apps", "--disable-extensions", "--metrics-recording-only",
+                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1;localhost;[::1]"]
+
+if not Path(CHROMIUM).is_file():
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium) "
+                "to run the browser test", allow_module_level=True)
+sync_playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
+                                      "(pip install -e '.[dev]')").sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"streamlit did not answer within {STARTUP_SECONDS} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture
+def fake_tube():
+    from tests.fakes.youtube import FakeYouTube
+
+    fake = FakeYouTube()
+    fake.add_video("aaaaaaaaaaa", title="Entropy and Information Theory")
+    fake.add_video("bbbbbbbbbbb", title="Gradient Descent in Practice")
+    fake.add_video("ccccccccccc", title="Information Gain and Decision Trees")
+    fake.add_playlist("PLstudybuddy0001", ["bbbbbbbbbbb", "ccccccccccc"])
+    with fake:
+        yield fake
+
+
+@pytest.fixture
+def streamlit_server(tmp_path, fake_tube):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ANTHROPIC_API_KEY", "CLAUDE_API_KEY", "ANTHROPIC_BASE_URL")}
+    env.update({"YT_STUDY_BUDDY_YOUTUBE_URL": fake_tube.base_url, "HOME": str(tmp_path),
+                "NO_PROXY": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])})
+    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
+    log = tmp_path / "streamlit.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [streamlit, "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.headless", "true", "--server.fileWatcherType", "none"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url, tmp_path / "notes", log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+def _notes(vault: Path) -> list[Path]:
+    if not vault.is_dir():
+        return []
+    return [p for p in vault.rglob("*.md") if ".study-buddy" not in p.parts and not p.stem.endswith(" - Assessment")]
+
+
+def test_process_videos_in_a_real_browser(streamlit_server, tmp_path):
+    url, vault, log = streamlit_server
+    caption = next(Path(e.base_dir) / e.text for e in read_list_file(REPO / "examples" / "lectures.txt"))
+    expected = 4  # a video, a playlist of two, one uploaded caption file
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("heading", name="YouTube Study Buddy").wait_for(timeout=STARTUP_SECONDS * 1000)
+            sidebar = page.get_by_test_id("stSidebar")
+            sidebar.get_by_text("Enable Parallel Processing").wait_for()
+            sidebar.get_by_text("No Claude API key").wait_for()
+
+            box = page.get_by_label("YouTube URLs (one per line)")
+            box.fill("https://youtu.be/aaaaaaaaaaa\n"
+                     "https://www.youtube.com/playlist?list=PLstudybuddy0001\n")
+            box.press("Control+Enter")  # commit the text area before clicking
+            page.get_by_test_id("stFileUploaderDropzoneInput").nth(1).set_input_files(str(caption))
+            page.get_by_text(caption.name).wait_for()
+
+            page.get_by_role("button", name="Process Videos").click()
+            finished = page.get_by_text(re.compile(rf"Finished: {expected} videos"))
+            finished.wait_for(timeout=BATCH_SECONDS * 1000)
+            text = finished.inner_text()
+            assert f"{expected} done, 0 failed" in text, text + "\n" + log.read_text(errors="replace")[-2000:]
+            assert page.get_by_text("No ANTHROPIC_API_KEY set: using the offline engine").first.is_visible()
+            assert page.get_by_test_id("stDataFrame").first.is_visible()
+
+            titles = sorted(p.stem for p in _notes(vault))
+            assert len(titles) == expected, titles
+            assert {"Entropy and Information Theory", "Gradient Descent in Practice",
+                    "Information Gain and Decision Trees"} <= set(titles)
+            assert (vault / ".study-buddy" / "uploads" / caption.name).is_file()
+            shot = os.environ.get("YT_STUDY_BUDDY_SCREENSHOT")
+            page.wait_for_timeout(500)  # let the table finish drawing
+            page.screenshot(path=str(tmp_path / "process.png"), full_page=True)
+            if shot:
+                shutil.copyfile(tmp_path / "process.png", shot)
+
+            # The Library tab renders a note and the knowledge graph.
+            page.get_by_role("tab", name="Library").click()
+            page.get_by_role("heading", name=re.compile("Knowledge graph")).wait_for()
+            page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=60_000)
+            assert page.locator("[data-testid='stGraphVizChart'] svg g.node").count() == expected
+            assert page.get_by_role("heading", level=1).count() >= 2  # app title and the note's title
+            page.screenshot(path=str(tmp_path / "library.png"), full_page=True)
+
+            page.get_by_role("tab", name="Logs").click()
+            page.get_by_role("heading", name="Job history").wait_for()
+        finally:
+            browser.close()
+    assert "Traceback" not in log.read_text(errors="replace")
