@@ -11,7 +11,7 @@ import logging
 import sys
 from typing import Sequence
 
-from . import __version__
+from . import __version__  # noqa: I001
 from .app import YouTubeStudyNotes
 from .errors import InputError, StudyBuddyError
 from .parallel_processor import (
@@ -55,34 +55,25 @@ For the web app: streamlit run streamlit_app.py
 """
 
 
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not MIN_WORKERS <= value <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"must be between {MIN_WORKERS} and {MAX_WORKERS}, got {value}")
-    return value
+def _ranged(convert, low: float, high: float, noun: str, range_text: str):
+    """Make an argparse type: a number of `convert` between low and high."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{range_text}, got {text}")
+        return value
+
+    return parse
 
 
-def _delay(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 600 seconds, got {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {value}")
-    return value
+_workers = _ranged(int, MIN_WORKERS, MAX_WORKERS, "a whole number",
+                   f"must be between {MIN_WORKERS} and {MAX_WORKERS}")
+_delay = _ranged(float, 0, 600, "a number of seconds", "must be between 0 and 600 seconds")
+_port = _ranged(int, 1, 65535, "a port number", "port out of range")
 
 
 def _languages(text: str) -> list[str]:
