@@ -94,6 +94,11 @@ def test_safe_markdown_neutralises_raw_html_but_keeps_code_and_entities():
     assert "```html\n<div>in a fence</div>\n```" in out
 
 
+def test_safe_markdown_turns_obsidian_callouts_into_bold_titles():
+    out = safe_markdown("> [!success]- Answers\n> 1. ATP\n\n> [!note]\n> text\n")
+    assert out == "> **Answers**\n> 1. ATP\n\n> **Note**\n> text\n"
+
+
 def test_safe_markdown_escapes_after_a_closed_fence():
     out = safe_markdown("~~~\n<x>\n~~~\n<b>bold</b>\n")
     assert out == "~~~\n<x>\n~~~\n&lt;b>bold&lt;/b>\n"
@@ -270,7 +275,8 @@ def test_process_uploaded_example_captions_offline_then_library_and_logs(tmp_pat
     graph = at.get("graphviz_chart")[0].proto.spec
     assert graph.startswith("graph knowledge {") and " -- " in graph
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Total notes"] == str(len(files))
+    assert metrics["Notes"] == str(len(files)) and int(metrics["Concepts"]) > 0
+    assert metrics["Subjects"] == str(len(subjects) - 1)
     # Choosing a subject narrows the notes to it.
     biology = next(s for s in subjects if s.startswith("Biology"))
     at.selectbox(key="library_subject").select(biology).run()

@@ -34,6 +34,8 @@ _RAW_HTML = re.compile(r"<(?=[A-Za-z/!?])")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _WIKI_LINK = re.compile(r"!?\[\[([^\[\]|]+?)(?:\|([^\[\]]+?))?\]\]")
+# An Obsidian callout header: "> [!success]- Answers" (Streamlit would show the marker as text).
+_CALLOUT = re.compile(r"^(\s{0,3}(?:>\s?)+)\[!([A-Za-z][\w-]*)\][+-]?[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 
 
 @dataclass
@@ -136,12 +138,17 @@ def _wiki(match: re.Match[str]) -> str:
     return f"*{label}*" if label else ""
 
 
+def _callout(match: re.Match[str]) -> str:
+    title = match.group(3) or match.group(2).replace("-", " ").capitalize()
+    return f"{match.group(1)}**{title}**"
+
+
 def _escape_prose(text: str) -> str:
-    return _WIKI_LINK.sub(_wiki, _RAW_HTML.sub("&lt;", text))
+    return _CALLOUT.sub(_callout, _WIKI_LINK.sub(_wiki, _RAW_HTML.sub("&lt;", text)))
 
 
 def safe_markdown(markdown: str) -> str:
-    """Return markdown with raw HTML neutralised (shown as text) and Obsidian links as text."""
+    """Return markdown with raw HTML neutralised (shown as text), Obsidian links and callouts as plain markdown."""
     lines = markdown.splitlines(keepends=True)
     out: list[str] = []
     fence: str | None = None

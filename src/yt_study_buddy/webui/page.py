@@ -216,28 +216,38 @@ def library_tab(options: Options) -> None:
     picked = st.selectbox("Note", list(by_id), key="library_note",
                           format_func=lambda vid: f"{by_id[vid].title}  ·  {by_id[vid].subject}")
     note = by_id.get(picked) if picked else None
-    if note is not None:
-        if note.url.startswith(("https://", "http://")):
-            st.caption(f"Subject: {note.subject} · [Watch the video]({note.url})")
-        else:
-            st.caption(f"Subject: {note.subject} · from a caption file")
-        read, test = st.tabs(["Notes", "Assessment"])
-        with read:
-            st.markdown(safe_markdown(read_note_body(note.path)))
-        with test:
-            if note.assessment is None:
-                st.info("No assessment for this note.")
+    read, test, graph = st.tabs(["Notes", "Assessment", "Knowledge graph"])
+    with read:
+        if note is not None:
+            if note.url.startswith(("https://", "http://")):
+                st.caption(f"Subject: {note.subject} · [Watch the video]({note.url})")
             else:
-                st.markdown(safe_markdown(read_note_body(note.assessment)))
-    st.subheader("Knowledge graph")
-    numbers = {k: v for k, v in stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    numbers = numbers or {"notes": len(notes), "subjects": len(subjects),
-                          "concepts": len({c.casefold() for n in notes for c in n.concepts})}
-    columns = st.columns(min(4, len(numbers)))
-    for column, (name, value) in zip(columns, list(numbers.items())[:4]):
-        column.metric(name.replace("_", " ").capitalize(), value)
+                st.caption(f"Subject: {note.subject} · from a caption file")
+            st.markdown(safe_markdown(read_note_body(note.path)))
+    with test:
+        if note is None or note.assessment is None:
+            st.info("No assessment for this note.")
+        else:
+            st.markdown(safe_markdown(read_note_body(note.assessment)))
+    with graph:
+        graph_section(notes, shown, stats)
+
+
+def graph_section(notes: list[Any], shown: list[Any], stats: dict[str, Any]) -> None:
+    """The knowledge graph's numbers and its picture (notes joined by shared concepts)."""
+    numbers: dict[str, Any] = {}
+    if stats:
+        numbers = {"Notes": stats.get("total_notes"), "Concepts": stats.get("total_concepts")}
+        if isinstance(stats.get("subjects"), dict):
+            numbers["Subjects"] = len(stats["subjects"])
+        numbers = {k: v for k, v in numbers.items() if isinstance(v, int)}
+    if not numbers:
+        numbers = {"Notes": len(notes), "Subjects": len({n.subject for n in notes}),
+                   "Concepts": len({c.casefold() for n in notes for c in n.concepts})}
+    for column, (name, value) in zip(st.columns(len(numbers)), numbers.items()):
+        column.metric(name, value)
     st.graphviz_chart(build_graph_dot(shown))
-    st.caption("Notes are joined where they share concepts.")
+    st.caption("Notes are joined where they share concepts; the labels name shared concepts.")
 
 
 def logs_tab(options: Options) -> None:
