@@ -27,6 +27,7 @@ from yt_study_buddy.webui.library import (
     LibraryNote,
     build_graph_dot,
     dot_quote,
+    read_note_body,
     safe_markdown,
     scan_library,
 )
@@ -130,6 +131,28 @@ def test_graph_dot_caps_the_number_of_notes(tmp_path):
     notes = [LibraryNote(f"v{i}", f"Note {i}", "S", tmp_path / f"{i}.md", concepts=["x"]) for i in range(10)]
     dot = build_graph_dot(notes, max_notes=4)
     assert "n3 [" in dot and "n4 [" not in dot
+
+
+def test_scan_library_pairs_notes_with_assessments_and_skips_hidden_files(tmp_path):
+    def write(rel: str, front: str, body: str = "body\n") -> None:
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"---\n{front}---\n\n{body}", encoding="utf-8")
+
+    write("Biology/Cells.md", "type: study-note\ntitle: Cells\nvideo_id: v1\nsubject: Biology\n"
+          "url: https://youtu.be/v1\ntags: [study-notes, subject/biology, mitosis]\n", "# Cells\n")
+    write("Biology/Cells - Assessment.md", "type: assessment\ntitle: Cells - Assessment\nvideo_id: v1\n")
+    write("Art/Colour.md", "type: study-note\ntitle: Colour\nvideo_id: v2\nsubject: Art\n")
+    write(".study-buddy/uploads/x.md", "type: study-note\ntitle: Hidden\nvideo_id: v3\n")
+    write("Art/My own page.md", "title: not ours\n")
+    (tmp_path / "Art" / "plain.md").write_text("no front matter", encoding="utf-8")
+    notes = scan_library(tmp_path)
+    assert [(n.subject, n.title, n.video_id) for n in notes] == [("Art", "Colour", "v2"), ("Biology", "Cells", "v1")]
+    cells = notes[1]
+    assert cells.assessment == tmp_path / "Biology" / "Cells - Assessment.md" and notes[0].assessment is None
+    assert cells.concepts == ["mitosis"] and cells.url == "https://youtu.be/v1"
+    assert read_note_body(cells.path) == "# Cells\n"
+    assert scan_library(tmp_path / "missing") == []
 
 
 def test_save_uploads_keeps_files_inside_the_folder_with_safe_names(tmp_path):
@@ -427,3 +450,28 @@ def test_stop_cancels_a_running_batch_and_keeps_what_is_done(tmp_path):
     assert "Stopped early: stopped at your request" in view.status_text
     assert f"{len(done)} done, 0 failed" in view.status_text
     assert len([p for p in (tmp_path / "notes").rglob("*.md") if "Assessment" not in p.name]) == len(done)
+
+
+def test_uploaded_list_of_links_with_a_playlist(monkeypatch, tmp_path):
+    from tests.fakes.youtube import FakeYouTube
+
+    with FakeYouTube() as fake:
+        fake.add_video("listvideo01", title="Entropy Basics")
+        fake.add_video("listvideo02", title="Entropy and Compression")
+        fake.add_video("listvideo03", title="Huffman Coding")
+        fake.add_playlist("PLlistupload01", ["listvideo02", "listvideo03"])
+        monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", fake.base_url)
+        at = start_app()
+        at.file_uploader(key="list_file").set_value(
+            ("my links.txt", b"# week 1\nhttps://youtu.be/listvideo01\n\n"
+                             b"https://www.youtube.com/playlist?list=PLlistupload01\nlistvideo03\n", "text/plain"))
+        at.sidebar.slider(key="workers").set_value(2)
+        at.button(key="process").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    # The playlist expanded to its two videos; the repeated id is processed once.
+    assert list(table["title"]) == ["Entropy Basics", "Entropy and Compression", "Huffman Coding"]
+    assert set(table["state"]) == {"done"}
+    notes = sorted(p.stem for p in (tmp_path / "notes").rglob("*.md") if "Assessment" not in p.stem)
+    assert notes == ["Entropy Basics", "Entropy and Compression", "Huffman Coding"]
+    assert (tmp_path / "notes" / ".study-buddy" / "uploads" / "my links.txt").is_file()
