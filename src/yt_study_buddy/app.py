@@ -132,12 +132,11 @@ class YouTubeStudyNotes:
         self.engine_notice: str | None = None
 
         from .joblog import JobLog
-        from .knowledge_graph import KnowledgeGraph
         from .transcript_cache import TranscriptCache
         from .vault import Vault
 
         self.vault = Vault(base_dir)
-        self.knowledge_graph = KnowledgeGraph(self.vault)
+        self.knowledge_graph = self.vault.graph
         self.job_log = JobLog(self.vault)
         self.transcript_cache = TranscriptCache(self.vault)
         self.metrics = ProcessingMetrics()
@@ -374,10 +373,9 @@ class YouTubeStudyNotes:
             self._emit(Stage.GENERATED, source, meta.title)
 
             t = time.perf_counter()
+            # write_note also records the note in the knowledge graph, under the vault lock.
             files = self.vault.write_note(meta=meta, subject=subject, notes=notes,
                                           assessment=assessment, transcript=transcript)
-            self.knowledge_graph.add_note(video_id=meta.video_id, title=meta.title, path=files[0],
-                                          subject=subject, concepts=notes.concepts)
             timings["write"] = time.perf_counter() - t
             self._drop_generated(source.video_id)
             result.success = True
