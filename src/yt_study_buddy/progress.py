@@ -38,10 +38,13 @@ class TerminalProgress:
         self._progress: Any = None
         self._overall: Any = None
         self._rows: dict[str, Any] = {}
+        self._live: Any = None
+        self._overall_view: Any = None
 
     def __enter__(self) -> "TerminalProgress":
         if self.live and self.total:
-            from rich.console import Console
+            from rich.console import Console, Group
+            from rich.live import Live
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -52,25 +55,25 @@ class TerminalProgress:
                 TimeRemainingColumn,
             )
 
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[counts]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=Console(file=self.stream),
-                transient=False,
+            console = Console(file=self.stream)
+            # Two progress groups in one live view: the batch bar with counts and
+            # ETA, and a spinner line per running video with its current stage.
+            self._overall_view = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                TimeRemainingColumn(), console=console,
             )
-            self._progress.start()
-            self._overall = self._progress.add_task("Videos", total=self.total, counts="")
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                      TimeElapsedColumn(), console=console)
+            self._overall = self._overall_view.add_task("Videos", total=self.total, counts="")
+            self._live = Live(Group(self._overall_view, self._progress), console=console,
+                              refresh_per_second=8, transient=False)
+            self._live.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        if self._live is not None:
+            self._live.stop()
 
     def on_event(self, event: JobEvent) -> None:
         """Show a video's stage change (live mode only: plain mode prints results)."""
@@ -89,7 +92,7 @@ class TerminalProgress:
                 return
             description = f"  {_short(event.title or event.video_id, 40)} · {label}"
             if row is None:
-                self._rows[key] = self._progress.add_task(description, total=None, counts="", start=False)
+                self._rows[key] = self._progress.add_task(description, total=None)
             else:
                 self._progress.update(row, description=description)
 
@@ -108,8 +111,8 @@ class TerminalProgress:
             line = f"[{completed}/{total}] ✓ {name} ({result.method}, {result.duration_seconds:.1f}s)"
         else:
             line = f"[{completed}/{total}] ✗ {name}: {result.error}"
-        if self._progress is not None:
-            self._progress.update(self._overall, completed=completed, counts=counts)
-            self._progress.console.print(line, markup=False, highlight=False)
+        if self._live is not None:
+            self._overall_view.update(self._overall, completed=completed, counts=counts)
+            self._live.console.print(line, markup=False, highlight=False)
         else:
             print(line, file=self.stream, flush=True)
