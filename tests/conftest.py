@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 
 import pytest
@@ -64,9 +65,27 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 
 
+NETWORK_ENV = "YT_STUDY_BUDDY_NETWORK_TESTS"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked `network` unless the user opted in."""
+    if os.environ.get(NETWORK_ENV) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"needs the internet: set {NETWORK_ENV}=1 to run")
+    for item in items:
+        if item.get_closest_marker("network"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
-def _no_traffic_beyond_loopback():
+def _no_traffic_beyond_loopback(request, monkeypatch):
     """Fail the test if it tried to leave loopback, even if the error was swallowed."""
+    if request.node.get_closest_marker("network"):
+        # Opted in: this test may use the real network.
+        monkeypatch.setattr(socket.socket, "connect", _real_connect)
+        monkeypatch.setattr(socket.socket, "connect_ex", _real_connect_ex)
+        monkeypatch.setattr(socket, "getaddrinfo", _real_getaddrinfo)
     before = len(_violations)
     yield
     escaped = _violations[before:]
