@@ -487,14 +487,7 @@ class YouTubeStudyNotes:
             urls = []
         results += processor.process_videos_parallel(urls, lambda u: self.process_source(by_url[u]),
                                                      space_starts=False)
-        links = 0
-        graph_stats: dict[str, Any] = {}
-        if any(r.success and not r.skipped for r in results) or self.force:
-            try:
-                report = self.vault.finalize(subject_only=not self.global_context)
-                links = int(getattr(report, "links", report) or 0) if report is not None else 0
-            except StudyBuddyError as exc:
-                log.warning("cross-linking failed: %s", exc.reason)
+        links = self.finalize() if any(r.success for r in results) else 0
         try:
             graph_stats = self.knowledge_graph.get_stats()
         except StudyBuddyError:
@@ -507,6 +500,15 @@ class YouTubeStudyNotes:
         return BatchReport(results=results, metrics=metrics, graph_stats=graph_stats,
                            links_written=links, interrupted=processor.interrupted,
                            stop_reason=processor.stop_reason)
+
+    def finalize(self) -> int:
+        """Settle same-title names and cross-link the whole vault; return the links in place."""
+        try:
+            report = self.vault.finalize(subject_only=not self.global_context)
+        except StudyBuddyError as exc:
+            log.warning("cross-linking failed: %s", exc.reason)
+            return 0
+        return int(getattr(report, "links", 0) or 0)
 
     def process_urls(self, urls: Sequence[str], file: str | Path | None = None) -> BatchReport:
         """Process a list of URLs (sequential or parallel) and link the vault."""
