@@ -132,3 +132,17 @@ def test_adaptive_limiter_bounds_concurrency():
     for t in threads:
         t.join()
     assert peak == 2
+
+
+def test_claude_slot_wait_ends_on_cancel():
+    from yt_study_buddy.claude import ClaudeEngine
+    from yt_study_buddy.limits import ServiceLimits
+
+    limits = ServiceLimits(claude_concurrency=1)
+    engine = ClaudeEngine(api_key="sk-ant-unused-key-000000", base_url="http://127.0.0.1:9", limits=limits)
+    limits.claude_slots.acquire()  # every slot taken
+    threading.Timer(0.2, limits.cancel.set).start()
+    start = time.monotonic()
+    with pytest.raises(Cancelled):
+        engine._acquire_slot()
+    assert time.monotonic() - start < 5

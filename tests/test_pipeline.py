@@ -193,10 +193,38 @@ def test_notes_paid_for_are_not_paid_again_after_assessment_failure(tmp_path, fa
     assert not list((tmp_path / "notes" / ".study-buddy").glob("generated/*.json"))
 
 
+def test_streamed_notes_are_not_paid_again_when_the_study_data_call_fails(tmp_path, fake_youtube,
+                                                                            fake_anthropic):
+    from yt_study_buddy import prompts
+    from yt_study_buddy.claude import ClaudeEngine
+    from yt_study_buddy.errors import ClaudeRateLimited
+
+    class StudyDataFails(ClaudeEngine):
+        def _tool_call(self, system, request, tool, usage):
+            if tool == prompts.STUDY_TOOL:
+                raise ClaudeRateLimited()
+            return super()._tool_call(system, request, tool, usage)
+
+    def streamed():
+        return sum(1 for body in fake_anthropic.requests if body.get("stream"))
+
+    urls = add_videos(fake_youtube, 1)
+    limits = ServiceLimits(youtube_delay=0)
+    failing = StudyDataFails(api_key=DEFAULT_KEY, base_url=fake_anthropic.base_url, limits=limits)
+    first = make_app(tmp_path, fake_youtube, fake_anthropic, note_engine=failing, limits=limits).process_urls(urls)
+    assert not first.ok and first.results[0].retryable
+    assert streamed() == 1
+    again = make_app(tmp_path, fake_youtube, fake_anthropic).retry_failed()
+    assert again.ok
+    assert streamed() == 1  # the notes paid for in the first run were reused
+    note = Path(again.results[0].filepath).read_text(encoding="utf-8")
+    assert "## Overview" in note or "Overview" in note
+
+
 def test_youtube_block_trips_the_shared_circuit_breaker(tmp_path, fake_youtube):
     fake_youtube.add_video("blocked0002", title="Blocked", scenario="captcha")
     app = make_app(tmp_path, fake_youtube, block_retries=1)
-    app.youtube._ytdlp_extractors = []  # no fallback: see the block itself
+    app.youtube.ytdlp_extractors = []  # no fallback: see the block itself
     report = app.process_urls(["https://youtu.be/blocked0002"])
     result = report.results[0]
     assert not result.success and result.retryable and result.error_kind == "blocked"

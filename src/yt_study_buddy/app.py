@@ -278,32 +278,37 @@ class YouTubeStudyNotes:
     def _generated_path(self, video_id: str) -> Path:
         return self.vault.hidden / "generated" / f"{video_id}.json"
 
-    def _load_generated(self, video_id: str, engine: Any) -> tuple[NotesResult | None, Assessment | None]:
+    def _load_generated(self, video_id: str, engine: Any
+                        ) -> tuple[NotesResult | None, Assessment | None, str | None]:
         path = self._generated_path(video_id)
         if self.force or not path.is_file():
-            return None, None
+            return None, None, None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if (data.get("engine"), data.get("model")) != (engine.name, engine.model):
-                return None, None
-            notes = NotesResult(**data["notes"])
-            raw = data.get("assessment")
+                return None, None, None
+            raw_notes, raw = data.get("notes"), data.get("assessment")
+            notes = None if raw_notes is None else NotesResult(**raw_notes)
             assessment = None if raw is None else Assessment(
                 questions=[AssessmentQuestion(**q) for q in raw["questions"]], usage=raw.get("usage", {}))
+            draft = data.get("draft")
         except (OSError, ValueError, TypeError, KeyError):
-            return None, None
+            return None, None, None
         # Already paid for: don't count those tokens again.
-        notes.usage = {}
+        if notes is not None:
+            notes.usage = {}
         if assessment is not None:
             assessment.usage = {}
-        return notes, assessment
+        return notes, assessment, draft if isinstance(draft, str) else None
 
-    def _save_generated(self, video_id: str, engine: Any, notes: NotesResult,
-                        assessment: Assessment | None) -> None:
+    def _save_generated(self, video_id: str, engine: Any, notes: NotesResult | None,
+                        assessment: Assessment | None, *, draft: str | None = None) -> None:
         from .atomic import atomic_write_json
 
-        payload = {"engine": engine.name, "model": engine.model, "notes": asdict(notes),
-                   "assessment": asdict(assessment) if assessment is not None else None}
+        payload = {"engine": engine.name, "model": engine.model,
+                   "notes": asdict(notes) if notes is not None else None,
+                   "assessment": asdict(assessment) if assessment is not None else None,
+                   "draft": draft}
         try:
             atomic_write_json(self._generated_path(video_id), payload)
         except StudyBuddyError as exc:
@@ -349,9 +354,14 @@ class YouTubeStudyNotes:
             t = time.perf_counter()
             engine = self.engine
             result.engine, result.model = engine.name, engine.model
-            notes, assessment = self._load_generated(source.video_id, engine)
+            notes, assessment, draft = self._load_generated(source.video_id, engine)
             if notes is None:
-                notes = engine.generate_notes(meta, transcript, self._subjects_snapshot)
+                options: dict[str, Any] = {}
+                if getattr(engine, "supports_drafts", False):
+                    options["draft"] = draft
+                    options["on_draft"] = lambda markdown, usage: self._save_generated(
+                        source.video_id, engine, None, None, draft=markdown)
+                notes = engine.generate_notes(meta, transcript, self._subjects_snapshot, **options)
                 self._save_generated(source.video_id, engine, notes, None)
             from .categorize import choose_subject
 

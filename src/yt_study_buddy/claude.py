@@ -247,14 +247,28 @@ class ClaudeEngine:
 
     # -- public API ---------------------------------------------------------
 
+    #: generate_notes accepts a paid-for draft and reports new drafts (see app.py).
+    supports_drafts = True
+
     def generate_notes(self, meta: VideoMeta, transcript: Transcript,
-                       existing_subjects: Sequence[str] = ()) -> NotesResult:
-        """Write study notes and the structured study data for one video."""
+                       existing_subjects: Sequence[str] = (), *, draft: str | None = None,
+                       on_draft: Callable[[str, dict[str, int]], None] | None = None) -> NotesResult:
+        """Write study notes and the structured study data for one video.
+
+        ``draft``: notes markdown already paid for (the streaming call is skipped);
+        ``on_draft``: called with the markdown and its usage as soon as it is
+        streamed, so a later failure does not lose it.
+        """
         if not transcript.segments:
             raise ClaudeResponseError("the transcript is empty; there is nothing to take notes on")
         system = prompts.system_blocks(meta, transcript)
         usage: dict[str, int] = {}
-        markdown = self._stream_notes(system, meta, usage)
+        if draft:
+            markdown = draft
+        else:
+            markdown = self._stream_notes(system, meta, usage)
+            if on_draft is not None:
+                on_draft(markdown, dict(usage))
         data = self._tool_call(system, prompts.study_data_request(existing_subjects),
                                prompts.STUDY_TOOL, usage)
         concepts = _str_list(data.get("concepts"), "concepts", prompts.STUDY_TOOL)
@@ -412,10 +426,8 @@ class ClaudeEngine:
             attempt += 1
 
     def _acquire_slot(self) -> None:
+        # Wake up regularly so an interrupted batch never waits for a slot.
         slots = self.limits.claude_slots
-        if isinstance(slots, AdaptiveLimiter):
-            slots.acquire(self.limits.cancel)
-            return
         while not slots.acquire(timeout=0.5):
             if self.limits.cancel.is_set():
                 raise Cancelled("the batch was interrupted")
