@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,32 @@ _REASONS = {
     errno.ENOTDIR: "a file is in the way of a folder",
     errno.EIO: "input/output error",
 }
+
+
+def _read_umask() -> int:
+    # Linux reports the umask without changing it; elsewhere os.umask can only be read by
+    # setting it, so that is done once, at import, not on every write while threads run.
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)  # restrictive while briefly set, should another thread create a file
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def _target_mode(path: Path) -> int:
+    """Return the permission bits the file should end with: the old file's, else 0666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def vault_error_from_oserror(exc: OSError, path: Path, action: str = "write") -> VaultError:
@@ -49,6 +76,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
+            # mkstemp makes 0600 files; a note must get the mode a plain open() would give
+            # (or keep the mode of the file it replaces), or a shared vault turns private.
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, _target_mode(path))
             os.fsync(fd)
         finally:
             os.close(fd)
