@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import json
 import multiprocessing
 import os
 import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -278,6 +280,93 @@ def test_find_note_with_index_without_index_and_after_a_move(tmp_path):
     assert Vault(tmp_path).find_note("aaaaaaaaaaa") == moved
     moved.unlink()
     assert Vault(tmp_path).find_note("aaaaaaaaaaa") is None
+
+
+def _drop_index_entry(vault: Vault, video_id: str) -> None:
+    index_path = vault.hidden / "index.json"
+    data = json.loads(index_path.read_text(encoding="utf-8"))
+    del data["notes"][video_id]
+    index_path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_find_note_finds_a_note_the_index_lost(tmp_path):
+    vault = Vault(tmp_path)
+    note = vault.write_note(**make_job("aaaaaaaaaaa", "Lecture"))[0]
+    other = vault.write_note(**make_job("bbbbbbbbbbb", "Other"))[0]
+    _drop_index_entry(vault, "aaaaaaaaaaa")
+    assert "aaaaaaaaaaa" not in vault.graph.load_index()
+    assert vault.find_note("aaaaaaaaaaa") == note
+    assert "aaaaaaaaaaa" in vault.graph.load_index()  # repaired, so the next lookup is cheap
+    assert Vault(tmp_path).find_note("bbbbbbbbbbb") == other
+
+
+def test_find_note_without_the_hidden_folder_rebuilds_the_index_once(tmp_path):
+    vault = Vault(tmp_path)
+    note = vault.write_note(**make_job("aaaaaaaaaaa", "Lecture"))[0]
+    shutil.rmtree(vault.hidden)  # e.g. a sync tool that skips dot-folders
+    fresh = Vault(tmp_path)
+    assert fresh.find_note("aaaaaaaaaaa") == note
+    assert set(fresh.graph.load_index()) == {"aaaaaaaaaaa"}
+    # rewriting the video updates its note in place instead of making a second one
+    fresh.write_note(**make_job("aaaaaaaaaaa", "Lecture"))
+    assert [r.path for r in fresh.iter_notes()] == [note]
+
+
+def test_lookups_that_miss_do_not_reread_the_vault(tmp_path, monkeypatch):
+    vault = Vault(tmp_path)
+    for i in range(5):
+        vault.write_note(**make_job(f"vid{i:08d}", f"Lecture {i}"))
+    (tmp_path / "Machine Learning" / "My own page.md").write_text("my notes\n", encoding="utf-8")
+    reads: list[str] = []
+    real = Vault.read_record
+
+    def counting(self, path):
+        reads.append(Path(path).name)
+        return real(self, path)
+
+    monkeypatch.setattr(Vault, "read_record", counting)
+    for i in range(20):
+        assert vault.find_note(f"new{i:08d}") is None
+    # the user's own page is read once to learn it is not a note; indexed notes never
+    assert reads == ["My own page.md"]
+
+
+def test_index_entry_lost_and_index_deleted_both_still_found_by_write_note(tmp_path):
+    vault = Vault(tmp_path)
+    note = vault.write_note(**make_job("aaaaaaaaaaa", "Old title"))[0]
+    _drop_index_entry(vault, "aaaaaaaaaaa")
+    new = vault.write_note(**make_job("aaaaaaaaaaa", "New title"))[0]
+    assert not note.exists() and [r.path for r in vault.iter_notes()] == [new]
+    (vault.hidden / "index.json").unlink()
+    newer = vault.write_note(**make_job("aaaaaaaaaaa", "Newest title"))[0]
+    assert not new.exists() and [r.path for r in vault.iter_notes()] == [newer]
+
+
+def test_update_keeps_created_and_records_updated(tmp_path, monkeypatch):
+    vault = Vault(tmp_path)
+    note = vault.write_note(**make_job("aaaaaaaaaaa", "Lecture", markdown="Old text.\n"))[0]
+    first = split_front_matter(note.read_text(encoding="utf-8"))[0]
+    assert "updated" not in first  # a first write has no update time (fresh vaults stay identical)
+    text = note.read_text(encoding="utf-8").replace(first["created"], "2020-01-02T03:04:05+00:00")
+    note.write_text(text, encoding="utf-8")
+    moved = vault.write_note(**make_job("aaaaaaaaaaa", "Renamed", subject="Physics", markdown="New.\n"))[0]
+    meta = split_front_matter(moved.read_text(encoding="utf-8"))[0]
+    assert meta["created"] == "2020-01-02T03:04:05+00:00"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", meta["updated"])
+    assert meta["updated"] > meta["created"]
+    lines = moved.read_text(encoding="utf-8").splitlines()
+    assert sum(ln.startswith("created: ") for ln in lines) == 1
+    assert lines.index(next(ln for ln in lines if ln.startswith("updated: "))) == \
+        lines.index(next(ln for ln in lines if ln.startswith("created: "))) + 1
+
+
+def test_hand_edited_created_date_is_kept(tmp_path):
+    vault = Vault(tmp_path)
+    note = vault.write_note(**make_job("aaaaaaaaaaa", "Lecture"))[0]
+    text = re.sub(r"(?m)^created: .*$", "created: 2021-05-06", note.read_text(encoding="utf-8"))
+    note.write_text(text, encoding="utf-8")
+    vault.write_note(**make_job("aaaaaaaaaaa", "Lecture"))
+    assert split_front_matter(note.read_text(encoding="utf-8"))[0]["created"] == "2021-05-06"
 
 
 # -- atomic writes --------------------------------------------------------------------------

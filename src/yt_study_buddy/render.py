@@ -1,7 +1,7 @@
 """Markdown for a study note and its assessment, with YAML front matter.
 
 Rendering is a pure function of its inputs, so the same video gives the same
-bytes whichever worker wrote it and whenever (``created`` aside).
+bytes whichever worker wrote it and whenever (``created`` and ``updated`` aside).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _strip_leading_h1(markdown: str) -> str:
 
 def render_note(meta: VideoMeta, subject: str, notes: NotesResult, *, created: str,
                 assessment_name: str | None, transcript_method: str | None,
-                duration: float | None = None) -> str:
+                duration: float | None = None, updated: str | None = None) -> str:
     """Return the note file: front matter, '# Title', the video link line, then the notes."""
     title = clean_title(meta.title) or meta.video_id
     tags = ["study-notes"]
@@ -109,6 +109,8 @@ def render_note(meta: VideoMeta, subject: str, notes: NotesResult, *, created: s
         "subject": subject,
         "tags": tags,
         "created": created,
+        # Only on a rewrite: a first write must be the same bytes whoever writes it (created aside).
+        **({"updated": updated} if updated else {}),
         "source": meta.source,
         "engine": notes.engine,
         "model": notes.model,

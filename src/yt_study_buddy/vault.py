@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +50,7 @@ class NoteRecord:
     subject: str
     concepts: list[str] = field(default_factory=list)
     assessment: Path | None = None
+    created: str | None = None
 
 
 def _claims(base: str) -> set[str]:
@@ -59,6 +60,14 @@ def _claims(base: str) -> set[str]:
 
 def _suffixed(base: str, video_id: str) -> str:
     return f"{base} ({safe_filename(video_id, 60)})"
+
+
+def _timestamp(value: object) -> str | None:
+    # A hand-edited `created: 2024-01-02` comes back from YAML as a date, not a string.
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    text = str(value).strip() if value is not None else ""
+    return text if text and "\n" not in text else None
 
 
 def _unique_concepts(concepts: list[str]) -> list[str]:
@@ -82,6 +91,9 @@ class Vault:
         self._lock: "filelock.FileLock | None" = None
         self._guard = threading.Lock()
         self._graph: "KnowledgeGraph | None" = None
+        # Markdown files seen not to be our notes (the user's own pages, assessments), by
+        # path -> (mtime, size): a lookup that misses the index need not re-read them.
+        self._not_notes: dict[str, tuple[int, int]] = {}
 
     # -- locking and paths ---------------------------------------------------------------
 
@@ -154,6 +166,7 @@ class Vault:
             subject=str(meta.get("subject") or Path(path).parent.name),
             concepts=_unique_concepts(list(meta.get("concepts") or [])),
             assessment=(Path(path).parent / str(assessment)).absolute() if assessment else None,
+            created=_timestamp(meta.get("created")),
         )
 
     def owner(self, path: Path) -> str | None:
@@ -167,39 +180,81 @@ class Vault:
             return str(meta["video_id"])
         return None
 
-    def iter_notes(self) -> list[NoteRecord]:
-        """Return every study note in the vault, sorted by path (one per video id)."""
-        found: dict[str, NoteRecord] = {}
+    def _markdown_files(self) -> list[Path]:
+        """Return every visible markdown file in the vault (names only: nothing is read)."""
         paths: list[Path] = []
         for folder, dirs, files in os.walk(self.root):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             paths += [Path(folder) / f for f in files if f.endswith(".md") and not f.startswith(".")]
-        for path in sorted(paths, key=lambda p: self.relative(p)):
+        return paths
+
+    def iter_notes(self) -> list[NoteRecord]:
+        """Return every study note in the vault, sorted by path (one per video id)."""
+        found: dict[str, NoteRecord] = {}
+        for path in sorted(self._markdown_files(), key=lambda p: self.relative(p)):
             record = self.read_record(path)
             if record is not None and record.video_id not in found:
                 found[record.video_id] = record
         return list(found.values())
 
+    def _index_is_stale(self, index: dict[str, dict]) -> bool:
+        """True when a note on disk is missing from the index (the cheap check: list, read only strangers)."""
+        listed = {e["path"] for e in index.values()} | {e["assessment"] for e in index.values() if e.get("assessment")}
+        for path in self._markdown_files():
+            rel = self.relative(path)
+            if rel in listed:
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            stamp = (st.st_mtime_ns, st.st_size)
+            with self._guard:
+                if self._not_notes.get(rel) == stamp:
+                    continue
+            if self.read_record(path) is not None:
+                return True
+            with self._guard:
+                self._not_notes[rel] = stamp
+        return False
+
+    def _fresh_index(self) -> dict[str, dict]:
+        """Rebuild the index from the notes on disk and return it."""
+        graph = self.graph
+        try:
+            graph.rebuild()
+            index = graph.load_index()
+        except VaultError:
+            index = None  # read-only vault: the answer is still right, only not remembered
+        return index if index is not None else graph._scan()
+
     def find_note(self, video_id: str) -> Path | None:
         """Return the note file of this video if it exists."""
-        graph = self.graph
-        index = graph.load_index()
-        if index is not None:
+        index = self.graph.load_index()
+        if index is None:
+            if not self.root.is_dir():
+                return None  # reading never creates the vault
+            # No usable index (its hidden folder was not synced, or it is corrupt): rebuild it
+            # once, so a batch does not scan every note for every video.
+            index = self._fresh_index()
+        else:
             entry = index.get(video_id)
-            if entry is None:
-                return None  # a valid index is authoritative for absence
-            path = self.root / entry["path"]
-            record = self.read_record(path)
-            if record is not None and record.video_id == video_id:
-                return path
-        # Missing/corrupt index, or the user moved the file: look on disk and refresh.
-        found = next((r.path for r in self.iter_notes() if r.video_id == video_id), None)
-        if index is not None:
-            try:
-                graph.rebuild()  # the entry was stale; don't scan again next time
-            except VaultError:
-                pass  # read-only vault: the answer is still right
-        return found
+            if entry is not None:
+                path = self.root / entry["path"]
+                record = self.read_record(path)
+                if record is not None and record.video_id == video_id:
+                    return path
+                index = self._fresh_index()  # the user moved or deleted the file
+            elif self._index_is_stale(index):
+                # A note on disk the index does not know: absent from the index is not absent
+                # from the vault, and reprocessing would pay for the video again.
+                index = self._fresh_index()
+        entry = index.get(video_id)
+        if entry is None:
+            return None
+        path = self.root / entry["path"]
+        record = self.read_record(path)
+        return path if record is not None and record.video_id == video_id else None
 
     # -- writing -------------------------------------------------------------------------
 
@@ -231,7 +286,7 @@ class Vault:
         title = clean_title(meta.title) or video_id
         base = safe_filename(title)
         concepts = _unique_concepts(list(notes.concepts))
-        created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         graph = self.graph
         with self.lock():
             folder = self._subject_dir(subject)
@@ -239,6 +294,9 @@ class Vault:
             old_note = self.find_note(video_id)
             old_record = self.read_record(old_note) if old_note is not None else None
             old_assess = old_record.assessment if old_record is not None else None
+            # An update keeps the date the video was first studied and says when it changed.
+            created = (old_record.created if old_record is not None else None) or now
+            updated = now if old_record is not None else None
             others = {vid: e["title"] for vid, e in graph.notes().items()}
             stem = self._stem_for(video_id, base, folder, others)
             note_path = self.contained(folder / f"{stem}.md")
@@ -256,7 +314,7 @@ class Vault:
             text = render_note(meta, folder.name, NotesResult(
                 markdown=notes.markdown, concepts=concepts, summary=notes.summary, subject=notes.subject,
                 engine=notes.engine, model=notes.model, usage=notes.usage),
-                created=created, assessment_name=f"{stem}{ASSESSMENT_SUFFIX}" if has_assessment else None,
+                created=created, updated=updated, assessment_name=f"{stem}{ASSESSMENT_SUFFIX}" if has_assessment else None,
                 transcript_method=transcript.method if transcript else None,
                 duration=transcript.duration if transcript else None)
             # The note last: it is the proof the video is done, so it must not precede its parts.
