@@ -285,7 +285,7 @@ def test_wrong_key_is_auth_error_without_the_key(fake_anthropic):
     with pytest.raises(ClaudeAuthError) as info:
         engine.generate_notes(META, make_transcript())
     err = info.value
-    assert err.fatal and not err.retryable
+    assert err.fatal  # stops the batch; retryable only later, once the key is fixed
     for text in (str(err), repr(err), err.reason, str(err.__cause__), str(err.__context__)):
         assert secret not in text
     assert fake_anthropic.count == 1, "a rejected key is not retried"

@@ -101,6 +101,10 @@ class YouTubeStudyNotes:
             raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         if tor and proxy:
             raise InputError("use either --tor or --proxy, not both")
+        if proxy:
+            from .proxy import validate_proxy_url
+
+            proxy = validate_proxy_url(proxy)
         self.settings = settings or load_settings()
         self.subject = subject
         self.global_context = global_context
@@ -127,6 +131,9 @@ class YouTubeStudyNotes:
         self._proxy = proxy
         self._proxy_pool = None
         self._init_lock = threading.Lock()
+        # Held only while Tor is checked, once, before any worker needs the network.
+        self._net_lock = threading.Lock()
+        self._resolved = False
         self._subjects_snapshot: list[str] = []
         self.batch_id = ""
         self.engine_notice: str | None = None
@@ -180,23 +187,32 @@ class YouTubeStudyNotes:
         """Create the engine now (to report its choice early); return its name."""
         return self.engine.name
 
-    @property
-    def proxy_pool(self) -> Any:
-        """Per-thread proxy URLs (Tor with a circuit per worker, or --proxy), or None."""
-        with self._init_lock:
+    def prepare_network(self) -> Any:
+        """Check Tor (once) or the proxy before a batch; return the per-thread proxy pool or None.
+
+        Raises TorError when Tor can't be reached: the batch then stops once
+        instead of failing every video separately.
+        """
+        with self._net_lock:
             if self._proxy_pool is None and (self._tor_enabled or self._proxy):
-                from .proxy import ProxyPool, validate_proxy_url
+                from .proxy import ProxyPool
 
                 if self._tor_enabled:
                     from .tor import TorConfig, TorController
 
                     config = self._tor_config or TorConfig(password=self.settings.tor_control_password)
-                    self._tor = TorController(config)
-                    self._tor.check()
-                    self._proxy_pool = self._tor.proxy_pool()
+                    tor = TorController(config)
+                    tor.check()
+                    self._tor = tor
+                    self._proxy_pool = tor.proxy_pool()
                 else:
-                    self._proxy_pool = ProxyPool(validate_proxy_url(self._proxy or ""))
+                    self._proxy_pool = ProxyPool(self._proxy)
             return self._proxy_pool
+
+    @property
+    def proxy_pool(self) -> Any:
+        """Per-thread proxy URLs (Tor with a circuit per worker, or --proxy), or None."""
+        return self.prepare_network()
 
     @property
     def youtube(self) -> Any:
@@ -468,35 +484,61 @@ class YouTubeStudyNotes:
                                 error=err.reason, error_kind=err.kind, retryable=err.retryable)
 
     def resolve(self, entries: Sequence[Entry]) -> tuple[list[Source], list[Rejected]]:
-        """Expand playlists and validate entries; return unique sources and rejects."""
+        """Start a batch: expand playlists and validate entries; return unique sources and rejects."""
+        # A new batch starts here, so a Stop pressed while playlists expand is kept for run().
+        self.limits.cancel.clear()
+        self._resolved = True
         expand = (lambda url: self._youtube_call(lambda: self.youtube.expand_playlist(url)))
         return resolve_sources(entries, expand_playlist=expand)
 
     def process_entries(self, entries: Sequence[Entry]) -> BatchReport:
         """Process entries (links, ids, caption files, playlists) as one batch."""
-        self.limits.cancel.clear()
         sources, rejected = self.resolve(entries)
         return self.run(sources, rejected)
 
+    def _preflight(self, sources: Sequence[Source]) -> StudyBuddyError | None:
+        """Fail once, up front, on what would fail every video: no key, Tor unreachable."""
+        try:
+            if sources and self._engine_choice != "offline":
+                self.resolve_engine()
+            if any(not s.is_local for s in sources):
+                self.prepare_network()
+        except StudyBuddyError as exc:
+            return exc
+        return None
+
     def run(self, sources: Sequence[Source], rejected: Sequence[Rejected] = ()) -> BatchReport:
         """Process resolved sources as one batch, then link the vault."""
-        self.limits.cancel.clear()
+        if not self._resolved:
+            self.limits.cancel.clear()
+        self._resolved = False
         self._begin_batch()
         start = time.perf_counter()
+        self.parallel_processor.stop_reason = None
+        self.parallel_processor.interrupted = False
         sources = list(sources)
         results = [self._rejected_result(r) for r in rejected]
         by_url = {s.url: s for s in sources}
         processor = self.parallel_processor
         urls = [s.url for s in sources]
-        try:
-            if sources and self._engine_choice != "offline":
-                self.resolve_engine()  # a missing key fails once, up front
-        except StudyBuddyError as exc:
-            results += [ProcessingResult(url=s.url, video_id=s.video_id, success=False, error=exc.reason,
-                                         error_kind=exc.kind, fatal=True) for s in sources]
+        problem = self._preflight(sources)
+        if problem is not None:
+            for source in sources:
+                failed = ProcessingResult(url=source.url, video_id=source.video_id, success=False,
+                                          error=redact(problem.reason), error_kind=problem.kind,
+                                          retryable=problem.retryable, fatal=True)
+                self._log_job(failed)
+                results.append(failed)
+            processor.stop_reason = f"batch stopped: {redact(problem.reason)}"
             urls = []
-        results += processor.process_videos_parallel(urls, lambda u: self.process_source(by_url[u]),
-                                                     space_starts=False)
+        batch = processor.process_videos_parallel(urls, lambda u: self.process_source(by_url[u]),
+                                                  space_starts=False)
+        for result in batch:
+            if result.error_kind == "cancelled" and not result.video_id and result.url in by_url:
+                # Never started (Ctrl-C, Stop, a fatal error): log it so --retry-failed finds it.
+                result.video_id = by_url[result.url].video_id
+                self._log_job(result)
+        results += batch
         links = self.finalize() if any(r.success for r in results) else 0
         try:
             graph_stats = self.knowledge_graph.get_stats()

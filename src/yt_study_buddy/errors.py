@@ -17,8 +17,8 @@ error text.
     │   └── YouTubeResponseError    empty / unparsable answer                  (retryable)
     ├── NetworkError                unreachable, DNS, proxy, timeout           (retryable)
     ├── ClaudeError
-    │   ├── ClaudeAuthError         401/403: stops the batch                   (fatal)
-    │   ├── ClaudeSpendLimit        spend limit reached: stops the batch       (fatal)
+    │   ├── ClaudeAuthError         401/403: stops the batch                   (fatal, retryable later)
+    │   ├── ClaudeSpendLimit        spend limit reached: stops the batch       (fatal, retryable later)
     │   ├── ClaudeRateLimited       429 / 529 after retries                    (retryable)
     │   ├── ClaudeTruncated         answer cut off at max_tokens               (retryable)
     │   └── ClaudeResponseError     other API errors / malformed answers
@@ -137,6 +137,8 @@ class ClaudeError(StudyBuddyError):
 class ClaudeAuthError(ClaudeError):
     default_reason = "the Anthropic API key was rejected (check ANTHROPIC_API_KEY)"
     fatal = True
+    # Stops the batch, but the videos can be retried once the key is fixed.
+    retryable = True
     kind = "claude_auth"
 
 
@@ -146,6 +148,7 @@ class ClaudeSpendLimit(ClaudeError):
         "raise the limit and re-run to do the rest"
     )
     fatal = True
+    retryable = True
     kind = "claude_spend_limit"
 
 

@@ -1,0 +1,57 @@
+"""Batch-level control: preflight failures, stop and retry after fixing the cause, bad proxy values."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.anthropic import DEFAULT_KEY
+from tests.test_pipeline import add_videos, make_app
+from yt_study_buddy import YouTubeStudyNotes
+from yt_study_buddy.cli import main
+from yt_study_buddy.errors import InputError
+from yt_study_buddy.inputs import Entry
+
+
+def test_rejected_key_then_fixed_key_retries_every_video(tmp_path, fake_youtube, fake_anthropic):
+    urls = add_videos(fake_youtube, 4)
+    bad = make_app(tmp_path, fake_youtube, fake_anthropic, key="sk-ant-wrong-key-123456789")
+    report = bad.process_urls(urls)
+    assert not any(r.success for r in report.results)
+    # Every video is in the log (also those never started), so --retry-failed finds them all.
+    assert sorted(r["video_id"] for r in bad.retryable_failures()) == sorted(u[-11:] for u in urls)
+    good = make_app(tmp_path, fake_youtube, fake_anthropic, key=DEFAULT_KEY)
+    again = good.retry_failed()
+    assert again.ok and len(again.results) == 4
+    assert good.retryable_failures() == []
+
+
+def test_unreachable_tor_stops_the_batch_once(tmp_path, fake_youtube):
+    from yt_study_buddy.tor import TorConfig
+
+    urls = add_videos(fake_youtube, 3)
+    app = make_app(tmp_path, fake_youtube, tor=True, tor_config=TorConfig(control_port=1, socks_port=2))
+    report = app.process_urls(urls)
+    assert [r.success for r in report.results] == [False, False, False]
+    assert all(r.error_kind == "tor" for r in report.results)
+    assert "batch stopped" in report.stop_reason
+    assert fake_youtube.requests == []  # nothing bypassed the missing proxy
+
+
+def test_stop_pressed_while_resolving_is_kept(tmp_path, fake_youtube):
+    urls = add_videos(fake_youtube, 3)
+    app = make_app(tmp_path, fake_youtube)
+    sources, rejected = app.resolve([Entry(u) for u in urls])
+    app.limits.cancel.set()  # the user pressed Stop before the batch started
+    report = app.run(sources, rejected)
+    assert not any(r.success for r in report.results)
+    assert all(r.error_kind == "cancelled" for r in report.results)
+    assert len(fake_youtube.requests) == 0
+
+
+@pytest.mark.parametrize("proxy", ["bogus", "ftp://127.0.0.1:21", "http://", "socks5://host:notaport"])
+def test_bad_proxy_is_a_usage_error(tmp_path, proxy, capsys):
+    with pytest.raises(InputError):
+        YouTubeStudyNotes(base_dir=tmp_path / "v", proxy=proxy)
+    assert main(["abcdefghijk", "--proxy", proxy, "-o", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err
+    assert "proxy" in err.lower()
