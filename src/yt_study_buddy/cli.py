@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import threading
 from typing import Sequence
 
 from . import __version__  # noqa: I001
@@ -202,7 +204,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         app.close()
     _print_summary(report, app, out)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    code = EXIT_OK if report.ok else EXIT_FAILED
+    if report.interrupted and _busy_threads():
+        # Ctrl-C twice: workers are still inside a network call. The summary is
+        # out and every finished file is complete; don't wait for them at exit.
+        out.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _busy_threads() -> list:
+    return [t for t in threading.enumerate()
+            if t is not threading.main_thread() and t.is_alive() and not t.daemon]
 
 
 if __name__ == "__main__":  # pragma: no cover

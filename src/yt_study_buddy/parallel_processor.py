@@ -254,14 +254,28 @@ class ParallelVideoProcessor:
         except KeyboardInterrupt:
             self.interrupted = True
             self._stop("interrupted (Ctrl-C)")
+            running = sum(1 for f in futures if f.running())
+            if running:
+                log.warning("stopping: letting %d running video(s) finish; press Ctrl-C again to quit now",
+                            running)
         finally:
             # Not-yet-started jobs are cancelled; running ones see the cancel
             # event at their next checkpoint and finish quickly.
-            executor.shutdown(wait=True, cancel_futures=True)
+            try:
+                executor.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:
+                # A second Ctrl-C: stop waiting; what is still running is abandoned.
+                self.interrupted = True
+                self._stop("interrupted (Ctrl-C)")
+                executor.shutdown(wait=False, cancel_futures=True)
         for future, index in futures.items():
             if index in results:
                 continue
-            results[index] = self._result_of(future, urls[index])
+            if not future.done():
+                results[index] = self._cancelled_result(urls[index])
+                results[index].error = "abandoned while running (Ctrl-C twice)"
+            else:
+                results[index] = self._result_of(future, urls[index])
             completed += 1
             self._notify(results[index], completed, total)
         for index, url in enumerate(urls):
