@@ -107,7 +107,8 @@ def test_links_go_only_where_they_belong(tmp_path):
     assert body.count("[[Optimisers|Momentum]]") == 1 and "momentum matters twice" in body
     # its own concept never links to itself, and a word inside another word never matches
     assert "[[Gradients (aaaaaaaaaaa)|" not in body
-    assert "It said nothing about [[Cells|ai]]." in body
+    # "AI" is a single word from a Biology note: never linked from another subject
+    assert "It said nothing about ai." in body and "[[Cells|" not in body
 
 
 def test_word_boundaries_and_case(tmp_path):
@@ -115,8 +116,9 @@ def test_word_boundaries_and_case(tmp_path):
     body = body_of(tmp_path, "Biology/Cells.md")
     assert "[[Backprop|Gradient descent]] does not apply" in body or "[[Gradients (" in body
     notes = KnowledgeGraph(Vault(tmp_path)).notes()
+    # (as a Biology note: a single word links only within its subject)
     text, _ = link_body("# T\n\nSource: local lecture file\n\nIt said nothing. AI is here.\n", "aaaaaaaaaaa",
-                        {**notes, "aaaaaaaaaaa": {**notes["aaaaaaaaaaa"], "concepts": []}})
+                        {**notes, "aaaaaaaaaaa": {**notes["aaaaaaaaaaa"], "concepts": [], "subject": "Biology"}})
     assert "[[Cells|AI]] is here" in text and "s[[" not in text
     assert text.startswith("# T\n\nSource: local lecture file\n\n")  # the header is never linked
 
@@ -192,3 +194,102 @@ def test_renamed_same_title_notes_are_linked_by_their_settled_names(tmp_path):
     text = body_of(tmp_path, "Machine Learning/Backprop.md")
     assert "[[Gradients (aaaaaaaaaaa)]]" in text or "[[Gradients (eeeeeeeeeee)]]" in text
     assert "[[Gradients]]" not in text
+
+
+# -- what a link may point at ---------------------------------------------------------------
+
+
+def index(*entries):
+    """Return an index snapshot from (video_id, stem, subject, concepts) tuples."""
+    return {vid: {"title": stem, "path": f"{subject}/{stem}.md", "subject": subject, "concepts": list(concepts),
+                  "assessment": None} for vid, stem, subject, concepts in entries}
+
+
+PHOTO = ("photo", "Photosynthesis", "Biology", ["hydrogen ion", "electron transport chain", "thylakoid membrane"])
+RESP = ("resp", "Respiration", "Biology", ["electron", "glucose", "ATP synthase", "hydrogen ion"])
+GRAD = ("grad", "Gradient Descent", "Machine Learning", ["gradient", "gradient descent", "loss", "model",
+                                                         "training data", "weight"])
+OVER = ("over", "Overfitting", "Machine Learning", ["data", "training", "overfitting", "regularization", "weight"])
+NEURAL = ("nn", "Neural Networks", "Machine Learning", ["network", "backpropagation", "weight decay"])
+
+
+def linked(text, video_id, *entries):
+    return link_body(f"# T\n\nSource: local lecture file\n\n{text}\n", video_id, index(*entries))[0]
+
+
+def test_single_words_do_not_link_across_subjects():
+    body = linked("Pumping builds a hydrogen ion gradient. Glucose is made.", "photo", PHOTO, RESP, GRAD)
+    assert "[[Gradient Descent|" not in body and "hydrogen ion gradient." in body
+    assert "[[Respiration|Glucose]] is made." in body  # same subject: still linked
+    # multi-word concepts still cross subjects; Related notes still lists shared concepts
+    body = linked("Momentum speeds up gradient descent. Glucose too.", "photo", PHOTO, RESP, GRAD,
+                  ("gd2", "Energy", "Biology", ["gradient descent"]))
+    assert "[[Energy|gradient descent]]" in body or "[[Gradient Descent|gradient descent]]" in body
+    cross = link_body("# T\n\nx\n", "grad", index(GRAD, OVER, ("bio", "Cells", "Biology", ["loss", "weight"])))[0]
+    assert "- [[Cells]]: loss, weight" in cross
+
+
+def test_a_word_inside_a_longer_concept_is_not_linked_alone():
+    # the note's own phrase claims its words: no "[[Respiration|electron]] transport chain"
+    body = linked("Electrons move along the electron transport chain. One electron is lost.", "photo",
+                  PHOTO, RESP)
+    assert "along the electron transport chain." in body
+    assert "One [[Respiration|electron]] is lost." in body
+    # another note's phrase, even where it is not the linked (first) mention
+    body = linked("Use gradient descent here and gradient descent there; the gradient points uphill.", "nn",
+                  NEURAL, GRAD)
+    assert body.count("[[Gradient Descent|gradient descent]]") == 1
+    assert "and gradient descent there; the [[Gradient Descent|gradient]] points uphill." in body
+    # a phrase of the note's own never has its words linked elsewhere
+    body = linked("A neural network is a network of neurons.", "over", OVER, NEURAL,
+                  ("nn2", "Neural Nets", "Machine Learning", ["neural network"]))
+    assert "[[Neural Nets|neural network]] is a [[Neural Networks|network]] of neurons." in body
+
+
+def test_quoted_speech_and_generic_words_are_not_linked():
+    body = linked("- **loss** (3 mentions): “The loss measures errors on the training data and backpropagation.”\n"
+                  'She said "backpropagation is slow" twice.\n'
+                  "Later, backpropagation again; the data and the model and the training.", "over", OVER, GRAD, NEURAL)
+    assert "“The loss measures errors on the training data and backpropagation.”" in body
+    assert '"backpropagation is slow"' in body
+    assert "Later, [[Neural Networks|backpropagation]] again; the data and the model and the training." in body
+    # generic words never link, not even within the subject; a phrase containing one does
+    body = linked("The model needs data; the training data is small.", "nn", NEURAL, GRAD, OVER)
+    assert "The model needs data; the [[Gradient Descent|training data]] is small." in body
+
+
+def test_demo_lectures_link_only_what_they_mean(tmp_path):
+    """The bundled example batch: no generic, split-phrase, quoted or cross-subject single-word links."""
+    from pathlib import Path
+
+    from yt_study_buddy.app import YouTubeStudyNotes
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    app = YouTubeStudyNotes(base_dir=tmp_path / "v", engine="offline")
+    report = app.process_urls([], file=examples / "lectures.txt")
+    assert report.ok and len(report.results) == 5
+    vault = Vault(tmp_path / "v")
+    notes = vault.graph.notes()
+    links = 0
+    for entry in notes.values():
+        body = body_of(tmp_path / "v", entry["path"])
+        for line in body.split("\n"):
+            if line.startswith("- [[") and "]]: " in line:
+                continue  # the Related notes list
+            for quoted in re.findall(r"“[^”]*”", line):
+                assert "[[" not in quoted, (entry["path"], quoted)
+            for m in re.finditer(r"\[\[([^\]|]+)\|([^\]]+)\]\]", line):
+                target = next(e for e in notes.values() if Path(e["path"]).stem == m.group(1))
+                phrase = m.group(2)
+                links += 1
+                assert phrase.casefold() not in ("data", "model", "training", "gradient"), line
+                if " " not in phrase:
+                    assert target["subject"] == entry["subject"], (entry["path"], line)
+                # never the first or last word of a longer concept phrase spoken right there
+                after = line[m.end():].split(" ", 2)[1:2]
+                before = line[:m.start()].rstrip().rsplit(" ", 1)[-1:]
+                for concept in (c for e in notes.values() for c in e["concepts"] if " " in c):
+                    low = concept.casefold()
+                    assert f"{phrase} {after[0] if after else ''}".casefold().strip() != low, line
+                    assert f"{before[0] if before else ''} {phrase}".casefold().strip() != low, line
+    assert links > 0

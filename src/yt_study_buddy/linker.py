@@ -9,6 +9,14 @@ not linked inline (they are what the note is about). The result depends only on
 the set of notes, so running it twice, or after writing notes in another
 order, gives the same bytes.
 
+A link must read as a pointer to the same idea, so the inline pass is careful:
+the longest concept at a spot wins and a word inside a longer concept phrase is
+never linked on its own ("gradient" in "gradient descent"); quoted speech is
+left as spoken; a single word never links to a note of another subject
+("gradient" in a biology note is not gradient descent) and very generic words
+("data", "model") never link at all. Notes sharing concepts across subjects are
+still listed under Related notes.
+
 Aliased wiki links in a note body are treated as this tool's own; plain
 ``[[Note]]`` links (the assessment link, a user's links) are left alone.
 """
@@ -17,12 +25,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .atomic import atomic_write_text
 from .knowledge_graph import concept_key, related_in
 from .render import NOTE_TYPE, split_front_matter, split_front_matter_raw
+from .text_analysis import word_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .knowledge_graph import KnowledgeGraph
@@ -33,6 +43,12 @@ __all__ = ["link_vault", "link_body", "unlink_body", "LinkReport", "RELATED_HEAD
 RELATED_HEADING = "## Related notes"
 MAX_RELATED = 12
 _MIN_CONCEPT_LEN = 2
+# Words too vague to point at one note, whatever subject they come from.
+_GENERIC = frozenset("""
+    data model training train step system value time way part process method function result output input
+    example thing problem set level rate type form amount number information unit structure energy size
+    change idea concept term case point test work use
+""".split())
 
 _ALIASED_LINK = re.compile(r"\[\[([^\[\]|\n]+)\|([^\[\]\n]+)\]\]")
 # Places a link must never go: code, existing links, URLs, HTML, headings, table rows.
@@ -47,6 +63,9 @@ _PROTECTED = [
     re.compile(r"<[^<>\n]+>"),
     re.compile(r"^[ \t]*#{1,6}[ \t].*$", re.MULTILINE),
     re.compile(r"^[ \t]*\|.*$", re.MULTILINE),
+    # Quoted speech is the speaker's words: links inside it would misquote them.
+    re.compile(r"“(?:[^”\n]|\n(?![ \t]*\n))*”"),
+    re.compile(r'"[^"\n]*"'),
 ]
 
 
@@ -88,41 +107,57 @@ def _header_end(body: str) -> int:
     return len("\n".join(lines[:i]))
 
 
-def _protected_spans(text: str) -> list[tuple[int, int]]:
-    spans = []
+def _protected_mask(text: str) -> bytearray:
+    # One flag per character: checking a match stays cheap however many spans are taken.
+    mask = bytearray(len(text))
     for pattern in _PROTECTED:
-        spans += [(m.start(), m.end()) for m in pattern.finditer(text)]
-    return spans
+        for m in pattern.finditer(text):
+            mask[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    return mask
 
 
-def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start < b and a < end for a, b in spans)
+def _is_generic(key: str) -> bool:
+    return " " not in key and word_key(key) in _GENERIC
 
 
-def _candidates(video_id: str, notes: dict[str, dict], subject_only: bool) -> list[tuple[str, str]]:
-    """Return (concept as written, target stem), longest concept first."""
+def _longest_first(key: str) -> tuple:
+    return (-len(key.split()), -len(key), key)
+
+
+def _candidates(video_id: str, notes: dict[str, dict], subject_only: bool) -> list[tuple[str, str | None]]:
+    """Return (concept as written, target stem or None), longest concept first.
+
+    A None target is a phrase that is never linked but still claims its words, so a
+    shorter concept inside it stays unlinked too.
+    """
     me = notes[video_id]
     # A note's own concepts are its subject, not a pointer elsewhere: shared ones go to
     # the Related section instead of linking away the note's core terms.
-    own = {concept_key(c) for c in me["concepts"]}
+    own = {concept_key(c): c for c in me["concepts"]}
     rank = {vid: pos for pos, (vid, _) in enumerate(related_in(notes, video_id, subject_only=subject_only))}
     best: dict[str, tuple[tuple, str, str]] = {}
+    claims: dict[str, str] = {k: c for k, c in own.items() if len(k) >= _MIN_CONCEPT_LEN}
     for other_id, other in notes.items():
         if other_id == video_id or (subject_only and other["subject"] != me["subject"]):
             continue
         stem = Path(other["path"]).stem
+        elsewhere = other["subject"] != me["subject"]
         for concept in other["concepts"]:
             key = concept_key(concept)
             if len(key) < _MIN_CONCEPT_LEN or key in own:
+                continue
+            claims.setdefault(key, concept)
+            if _is_generic(key) or (elsewhere and " " not in key):
                 continue
             # Prefer the note sharing the most concepts with this one, then by name.
             order = (rank.get(other_id, len(rank)), stem.casefold(), other["path"], concept)
             if key not in best or order < best[key][0]:
                 best[key] = (order, concept, stem)
-    return [(concept, stem) for key, (_, concept, stem) in
-            sorted(best.items(), key=lambda item: (-len(item[0]), item[0]))]
+    return [(best[key][1], best[key][2]) if key in best else (concept, None)
+            for key, concept in sorted(claims.items(), key=lambda item: _longest_first(item[0]))]
 
 
+@lru_cache(maxsize=4096)
 def _pattern(concept: str) -> re.Pattern[str]:
     words = [re.escape(w) for w in concept.split()]
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
@@ -133,14 +168,19 @@ def link_body(body: str, video_id: str, notes: dict[str, dict], *, subject_only:
     body = unlink_body(body)
     cut = _header_end(body)
     header, text = body[:cut], body[cut:]
-    spans = _protected_spans(text)
+    taken = _protected_mask(text)
     edits: list[tuple[int, int, str]] = []
     for concept, stem in _candidates(video_id, notes, subject_only):
+        linked = False
         for match in _pattern(concept).finditer(text):
-            if not _overlaps(match.start(), match.end(), spans):
+            start, end = match.span()
+            if 1 in taken[start:end]:
+                continue
+            # Every mention claims its words, linked or not: the longest concept at a spot wins.
+            taken[start:end] = b"\x01" * (end - start)
+            if stem is not None and not linked:
                 edits.append((match.start(), match.end(), f"[[{stem}|{match.group(0)}]]"))
-                spans.append((match.start(), match.end()))
-                break
+                linked = True
     for start, end, link in sorted(edits, reverse=True):
         text = text[:start] + link + text[end:]
     out = (header + text).rstrip("\n") + "\n"
