@@ -37,3 +37,26 @@ def test_key_is_not_in_repr_and_is_redacted(tmp_path):
     assert redact("header sk-ant-api03-abcdefghijklmnop leaked") == "header *** leaked"
     register_secret("ab")  # too short to scrub safely: ignored
     assert redact("abc") == "abc"
+
+
+def test_log_records_are_scrubbed(tmp_path):
+    import io
+    import logging
+
+    from yt_study_buddy.config import RedactingFilter
+
+    load_settings({"ANTHROPIC_API_KEY": "sk-ant-api03-logged-secret-0001"}, tmp_path / "none.env")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test.redaction")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("bad key sk-ant-api03-logged-secret-0001")
+        except RuntimeError:
+            logger.error("request with %s failed", "sk-ant-api03-logged-secret-0001", exc_info=True)
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "logged-secret" not in text and "***" in text and "RuntimeError" in text

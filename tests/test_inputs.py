@@ -86,3 +86,17 @@ def test_caption_file_entries_relative_to_list(tmp_path):
     assert len(sources) == 1 and sources[0].is_local
     assert sources[0].video_id.startswith("local-")
     assert "caption file not found" in rejected[0].error.reason
+
+
+def test_link_list_given_as_a_caption_file_is_rejected_with_a_hint(tmp_path):
+    f = tmp_path / "urls.txt"
+    f.write_text(f"# mine\nhttps://youtu.be/{A}\n{B}\n", encoding="utf-8")
+    sources, rejected = resolve_sources([Entry(str(f))])
+    assert not sources
+    assert "use --file" in rejected[0].error.reason
+
+
+def test_malformed_playlist_link_is_rejected_by_name():
+    sources, rejected = resolve_sources([Entry("https://www.youtube.com/playlist?list=bad!")],
+                                        expand_playlist=lambda url: [A])
+    assert not sources and "malformed playlist link" in rejected[0].error.reason

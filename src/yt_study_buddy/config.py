@@ -8,12 +8,14 @@ The API key is kept out of ``repr`` and never logged; ``redact`` scrubs it
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "RedactingFilter",
     "Settings",
     "load_settings",
     "redact",
@@ -43,6 +45,19 @@ def redact(text: str) -> str:
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
     return _KEY_PATTERN.sub("***", text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that scrubs known secrets from every record it passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = redact(message), None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
 
 
 @dataclass

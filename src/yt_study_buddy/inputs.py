@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 from .errors import InputError, StudyBuddyError
 from .models import Source
-from .urls import VIDEO_ID_RE, is_playlist_url, parse_video_id, watch_url
+from .urls import VIDEO_ID_RE, is_playlist_url, parse_playlist_id, parse_video_id, watch_url
 
 __all__ = [
     "Entry",
@@ -92,6 +92,22 @@ def _local_path(entry: Entry) -> Path | None:
     return path
 
 
+def _looks_like_link_list(content: bytes) -> bool:
+    """True when most non-comment lines of a .txt file are YouTube links or ids."""
+    lines = [line.strip() for line in content.decode("utf-8", "replace").splitlines()[:200]]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if not lines:
+        return False
+    links = 0
+    for line in lines:
+        try:
+            parse_video_id(line)
+            links += 1
+        except InputError:
+            links += is_playlist_url(line)
+    return links * 2 > len(lines)
+
+
 def source_for(entry: Entry | str) -> Source:
     """Return the Source for one entry (YouTube link or id, or caption file), or raise InputError."""
     if isinstance(entry, str):
@@ -110,6 +126,8 @@ def source_for(entry: Entry | str) -> Source:
             content = path.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if path.suffix.lower() == ".txt" and _looks_like_link_list(content):
+            raise InputError(f"{path} is a list of links, not a transcript: use --file {entry.text}")
         return Source(video_id=local_video_id(content), url=str(path.resolve()), kind="local",
                       path=str(path.resolve()))
     try:
@@ -136,6 +154,7 @@ def resolve_sources(
     for entry in entries:
         try:
             if is_playlist_url(entry.text):
+                parse_playlist_id(entry.text)  # a malformed playlist link is rejected here
                 if expand_playlist is None:
                     raise InputError(f"playlists are not supported here: {entry.text}")
                 ids = expand_playlist(entry.text)
