@@ -58,7 +58,18 @@ _SUBJECT_POSITION = re.compile(
     r"(?:an?\s+|the\s+)?$",
     re.IGNORECASE,
 )
+# How a speaker frames a talk: "today we look at", "in this lecture", "by the end you will be able to".
+_FRAMING_RE = re.compile(
+    r"\b(?:today|this (?:lecture|video|session|talk|lesson|class|course|hour|week)|in this|by the end|"
+    r"(?:you|we)(?:'ll| will| should) be able to|the topic|is about|"
+    r"(?:we|i)(?:'re| are|'ll| will|'m| am)? (?:going to |gonna )?"
+    r"(?:look|learn|study|see|cover|talk|explore|discuss|open|follow|focus|introduce|explain)\b)",
+    re.IGNORECASE,
+)
+# A sentence opening with a pronoun leans on the one before it; out of context it reads oddly.
+_BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|its|it's|this|that|these|those|they|their|he|she)\b", re.IGNORECASE)
 _MAX_QUOTE_WORDS = 60
+_SUMMARY_MAX_WORDS = 45
 _DEFINITION_SEARCH = 60
 _CACHE_SIZE = 4
 
@@ -200,8 +211,9 @@ class OfflineEngine:
 
         parts.append("## Core concepts\n")
         if a.terms:
+            quotes = self._concept_quotes(a)
             for term in a.terms:
-                i = a.grounding[term.key]
+                i = quotes[term.key]
                 first = a.sentences[term.first_sentence]
                 mentions = f"{term.count} mention{'s' if term.count != 1 else ''}"
                 parts.append(f"- **{term.display}** ({mentions}, first at {stamp(first.start)}): "
@@ -259,12 +271,89 @@ class OfflineEngine:
 
     @staticmethod
     def _summary_ids(a: _Analysis) -> list[int]:
-        if not a.sentences:
+        """Return the Overview's sentences in spoken order: the talk's framing, then its main points."""
+        n = len(a.sentences)
+        if n == 0:
             return []
-        k = 3 if len(a.sentences) < 40 else 5
-        ranked = sorted(range(len(a.sentences)), key=lambda i: (-a.scores[i], i))
-        picked = [i for i in ranked if _word_count(a.sentences[i].text) >= 6][:k] or ranked[:1]
+        k = 3 if n < 40 else 5
+
+        def fits(i: int) -> bool:
+            # Whole statements of readable length: no fragments, run-ons or questions to the room.
+            text = a.sentences[i].text.rstrip()
+            return 6 <= a.words[i] <= _SUMMARY_MAX_WORDS and not text.endswith("?") and a.scores[i] > 0
+
+        # The opening: the best early sentence, where a framing one ("today we look at ...") counts
+        # double and later ones count less, so the Overview starts where the lecture does.
+        window = min(n, max(5, n // 8))
+        opener = max((i for i in range(window) if fits(i)), default=None,
+                     key=lambda i: (a.scores[i] * (2.0 if _FRAMING_RE.search(a.sentences[i].text) else 1.0)
+                                    * (1.0 - 0.5 * i / window), -i))
+        picked = [] if opener is None else [opener]
+        # Then the strongest sentence of each stretch of the rest, for coverage in order.
+        rest_start = (opener + 1) if opener is not None else 0
+        parts = k - len(picked)
+        span = n - rest_start
+
+        def strength(i: int) -> tuple[float, int]:
+            lean = 0.5 if _BACK_REFERENCE_RE.match(a.sentences[i].text) else 1.0
+            return a.scores[i] * lean, -i
+
+        for b in range(parts):
+            lo, hi = rest_start + b * span // parts, rest_start + (b + 1) * span // parts
+            best = max((i for i in range(lo, hi) if fits(i)), key=strength, default=None)
+            if best is not None:
+                picked.append(best)
+        if not picked:
+            ranked = sorted(range(n), key=lambda i: (-a.scores[i], i))
+            picked = [i for i in ranked if a.words[i] >= 6][:1] or ranked[:1]
         return sorted(picked)
+
+    @staticmethod
+    def _concept_quotes(a: _Analysis) -> dict[tuple[str, ...], int]:
+        """Return the sentence quoted for each term: its own where possible, shared only when none is left."""
+        chosen: dict[tuple[str, ...], int] = {}
+        used: set[int] = set()
+
+        def about(term: Term, i: int) -> bool:
+            # The sentence is about the term when the term opens it ("Overfitting is when ...").
+            match = a.patterns[term.key].search(a.sentences[i].text)
+            return match is not None and _SUBJECT_POSITION.match(a.sentences[i].text[:match.start()]) is not None
+
+        def claim(term: Term, i: int) -> None:
+            chosen[term.key] = i
+            used.add(i)
+
+        # Definitions first, then sentences that open with their term: each is its term's best quote.
+        for term in a.terms:
+            i = a.definitions.get(term.key)
+            if i is not None and i not in used:
+                claim(term, i)
+        for term in a.terms:
+            if term.key in chosen:
+                continue
+            first = a.grounding[term.key]
+            if first not in used and about(term, first):
+                claim(term, first)
+                continue
+            # One that opens with the term, unless it scores well below the term's best sentence.
+            floor = 0.75 * a.scores[first]
+            opening = [i for i in term.sentences[:_DEFINITION_SEARCH]
+                       if i not in used and 6 <= a.words[i] <= _MAX_QUOTE_WORDS and a.scores[i] >= floor
+                       and about(term, i)]
+            if opening:
+                claim(term, max(opening, key=lambda i: (a.scores[i], -i)))
+        for term in a.terms:
+            if term.key in chosen:
+                continue
+            first = a.grounding[term.key]
+            if first not in used:
+                claim(term, first)
+                continue
+            # Already quoted for another term: the term's best sentence not yet used, if any is left.
+            fresh = [i for i in term.sentences[:_DEFINITION_SEARCH * 4]
+                     if i not in used and 6 <= a.words[i] <= _MAX_QUOTE_WORDS]
+            claim(term, max(fresh, key=lambda i: (a.scores[i] * (1.5 if about(term, i) else 1.0), -i), default=first))
+        return chosen
 
     @staticmethod
     def _moment_ids(a: _Analysis) -> list[int]:
