@@ -314,7 +314,8 @@ class Vault:
             text = render_note(meta, folder.name, NotesResult(
                 markdown=notes.markdown, concepts=concepts, summary=notes.summary, subject=notes.subject,
                 engine=notes.engine, model=notes.model, usage=notes.usage),
-                created=created, updated=updated, assessment_name=f"{stem}{ASSESSMENT_SUFFIX}" if has_assessment else None,
+                created=created, updated=updated,
+                assessment_name=f"{stem}{ASSESSMENT_SUFFIX}" if has_assessment else None,
                 transcript_method=transcript.method if transcript else None,
                 duration=transcript.duration if transcript else None)
             # The note last: it is the proof the video is done, so it must not precede its parts.
