@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 
@@ -10,59 +9,12 @@ import pytest
 
 from tests.fakes.anthropic import fake_anthropic  # noqa: F401  (fixture)
 from tests.fakes.youtube import fake_youtube  # noqa: F401  (fixture)
+from tests.guard import loopback
 
 _violations: list[str] = []
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-_real_getaddrinfo = socket.getaddrinfo
-
-
-class LoopbackViolation(OSError):
-    """Raised when code under test reaches for a non-loopback address."""
-
-
-def _is_loopback(host: object) -> bool:
-    if not isinstance(host, str):
-        return False
-    if host in ("localhost", "localhost.localdomain", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def _check(address: object) -> None:
-    if isinstance(address, tuple) and address:
-        host = address[0]
-        if not _is_loopback(host):
-            _violations.append(str(host))
-            raise LoopbackViolation(f"test tried to reach {host!r}, which is not loopback")
-
-
-def _guarded_connect(self, address):  # type: ignore[no-untyped-def]
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _check(address)
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self, address):  # type: ignore[no-untyped-def]
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _check(address)
-    return _real_connect_ex(self, address)
-
-
-def _guarded_getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-    name = host.decode() if isinstance(host, bytes) else host
-    if name is not None and not _is_loopback(name):
-        _violations.append(str(name))
-        raise LoopbackViolation(f"test tried to resolve {name!r}, which is not loopback")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
-socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
+# Installed at import, before any test module loads a network library.
+_guard = loopback.install(_violations.append)
+LoopbackViolation = loopback.LoopbackViolation
 
 
 NETWORK_ENV = "YT_STUDY_BUDDY_NETWORK_TESTS"
@@ -79,17 +31,31 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _no_traffic_beyond_loopback(request, monkeypatch):
+def _no_traffic_beyond_loopback(request, monkeypatch, tmp_path_factory):
     """Fail the test if it tried to leave loopback, even if the error was swallowed."""
     if request.node.get_closest_marker("network"):
         # Opted in: this test may use the real network.
-        monkeypatch.setattr(socket.socket, "connect", _real_connect)
-        monkeypatch.setattr(socket.socket, "connect_ex", _real_connect_ex)
-        monkeypatch.setattr(socket, "getaddrinfo", _real_getaddrinfo)
+        monkeypatch.setattr(socket.socket, "connect", _guard.real_connect)
+        monkeypatch.setattr(socket.socket, "connect_ex", _guard.real_connect_ex)
+        monkeypatch.setattr(socket, "getaddrinfo", _guard.real_getaddrinfo)
+        yield
+        return
+    # Python subprocesses inherit the guard through the environment (see
+    # tests/guard/sitecustomize.py) and append their violations to this file.
+    violations_file = tmp_path_factory.mktemp("loopback-guard") / "violations.txt"
+    guarded = loopback.subprocess_env(violations_file)
+    for name in (loopback.ENV, "PYTHONPATH"):
+        monkeypatch.setenv(name, guarded[name])
     before = len(_violations)
-    yield
-    escaped = _violations[before:]
+    yield violations_file
+    escaped = _violations[before:] + loopback.read_violations(violations_file)
     assert not escaped, f"traffic beyond loopback attempted: {sorted(set(escaped))}"
+
+
+@pytest.fixture
+def loopback_violations(_no_traffic_beyond_loopback):
+    """The file this test's guarded Python subprocesses record violations in (None if 'network')."""
+    return _no_traffic_beyond_loopback
 
 
 @pytest.fixture(autouse=True)

@@ -8,12 +8,13 @@ import time
 
 import pytest
 
+from tests.guard.loopback import guarded_env
 from yt_study_buddy.cli import build_parser, main
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "yt_study_buddy.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+                          text=True, cwd=cwd, timeout=120, env=guarded_env())
 
 
 def test_help_is_fast_and_lists_flags():
@@ -30,7 +31,7 @@ def test_help_is_fast_and_lists_flags():
     probe = subprocess.run(
         [sys.executable, "-c", "import sys, yt_study_buddy.cli; "
          "print(sorted(m for m in ('anthropic','yt_dlp','youtube_transcript_api','streamlit','requests') if m in sys.modules))"],
-        capture_output=True, text=True, timeout=60)
+        capture_output=True, text=True, timeout=60, env=guarded_env())
     assert probe.stdout.strip() == "[]"
 
 
@@ -87,11 +88,8 @@ def test_parser_defaults():
 
 
 def _cli_env(fake_youtube):
-    import os
-    env = dict(os.environ)
-    env["YT_STUDY_BUDDY_YOUTUBE_URL"] = fake_youtube.base_url
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    # Guarded: the CLI subprocess fails this test if it reaches beyond loopback.
+    return guarded_env(YT_STUDY_BUDDY_YOUTUBE_URL=fake_youtube.base_url, PYTHONUNBUFFERED="1")
 
 
 def test_cli_processes_youtube_videos_through_fake(fake_youtube, tmp_path):

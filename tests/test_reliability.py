@@ -15,6 +15,7 @@ import pytest
 from tests.fakes.socks import FakeSocks5Server
 from tests.fakes.tor import tor_cookie  # noqa: F401 - fixture
 from tests.fakes.youtube import FakeYouTube, make_segments
+from tests.guard.loopback import guarded_env
 from yt_study_buddy import YouTubeStudyNotes
 from yt_study_buddy.config import Settings
 from yt_study_buddy.limits import ServiceLimits
@@ -34,7 +35,7 @@ def test_kill_9_then_rerun_completes_without_redoing_work(fake_youtube, tmp_path
         fake_youtube.add_video(f"killvideo{i:02d}", title=f"Kill Lecture {i}",
                                segments=make_segments(["atom", "bond"], 10))
         urls.append(f"https://youtu.be/killvideo{i:02d}")
-    env = dict(os.environ, YT_STUDY_BUDDY_YOUTUBE_URL=fake_youtube.base_url, PYTHONUNBUFFERED="1")
+    env = guarded_env(YT_STUDY_BUDDY_YOUTUBE_URL=fake_youtube.base_url, PYTHONUNBUFFERED="1")
     vault = tmp_path / "vault"
     proc = subprocess.Popen(cli(*urls, "-p", "-w", "2", "--delay", "0", "-o", str(vault)),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
@@ -63,7 +64,7 @@ def test_kill_9_then_rerun_completes_without_redoing_work(fake_youtube, tmp_path
 
 def test_two_runs_on_one_vault_at_once(tmp_path):
     vault = tmp_path / "vault"
-    env = dict(os.environ)
+    env = guarded_env()
     procs = [subprocess.Popen(cli("--file", str(EXAMPLES), "-p", "-w", "3", "--force", "-o", str(vault)),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
              for _ in range(2)]
@@ -120,9 +121,9 @@ def test_tor_block_rotates_circuit_and_retries(tmp_path, tor_cookie):
 def test_secrets_never_reach_output_or_files(fake_youtube, fake_anthropic, tmp_path):
     fake_youtube.add_video("secretvid01", title="Secret test", segments=make_segments(["cell"], 10))
     secret = "sk-ant-api03-THIS-IS-SECRET-abcdefghijklmnop"
-    env = dict(os.environ, YT_STUDY_BUDDY_YOUTUBE_URL=fake_youtube.base_url,
-               ANTHROPIC_BASE_URL=fake_anthropic.base_url, ANTHROPIC_API_KEY=secret,
-               TOR_CONTROL_PASSWORD="hunter2-tor-password")
+    env = guarded_env(YT_STUDY_BUDDY_YOUTUBE_URL=fake_youtube.base_url,
+                      ANTHROPIC_BASE_URL=fake_anthropic.base_url, ANTHROPIC_API_KEY=secret,
+                      TOR_CONTROL_PASSWORD="hunter2-tor-password")
     proc = subprocess.run(cli("https://youtu.be/secretvid01", "-v", "--delay", "0", "-o", str(tmp_path / "v")),
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert proc.returncode == 1  # the fake rejects this key
@@ -172,7 +173,7 @@ def test_three_hour_transcript(tmp_path):
 def test_tor_flag_without_tor_running_fails_clearly(tmp_path):
     proc = subprocess.run(cli("https://youtu.be/abcdefghijk", "--tor", "--tor-control-port", "1",
                               "--tor-socks-port", "2", "-o", str(tmp_path / "v")),
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60, env=guarded_env())
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "tor" in (proc.stdout + proc.stderr).lower()

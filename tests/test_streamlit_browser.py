@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.guard.loopback import guarded_env
 from yt_study_buddy.inputs import read_list_file
 
 pytestmark = pytest.mark.browser
@@ -82,6 +83,8 @@ def streamlit_server(tmp_path, fake_tube):
     env.update({"YT_STUDY_BUDDY_YOUTUBE_URL": fake_tube.base_url, "HOME": str(tmp_path),
                 "NO_PROXY": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1",
                 "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])})
+    # The streamlit server is Python: guard it like the test process (chromium has its dead proxy).
+    env = guarded_env(env)
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
     log = tmp_path / "streamlit.log"
     with open(log, "wb") as out:
