@@ -109,7 +109,7 @@ def test_tor_block_rotates_circuit_and_retries(tmp_path, tor_cookie):
                                     engine="offline", tor=True, tor_config=config, delay=0,
                                     limits=ServiceLimits(youtube_delay=0, youtube_cooldown=0.05),
                                     block_retries=1)
-            app.youtube._ytdlp_extractors = []  # no fallback: see the block itself
+            app.youtube.ytdlp_extractors = []  # no fallback: see the block itself
             report = app.process_urls(["https://youtu.be/torblocked1"])
             assert not report.results[0].success and report.results[0].error_kind == "blocked"
             assert app._tor.rotations == 1
