@@ -233,8 +233,13 @@ class YouTubeStudyNotes:
     def _emit(self, stage: str, source: Source, title: str | None = None, detail: str | None = None) -> None:
         safe_emit(self.event_sink, JobEvent(stage, source.video_id, source.url, title, detail))
 
-    def _youtube_call(self, func: Callable[[], Any]) -> Any:
-        """Run one YouTube request under the shared slots and circuit breaker."""
+    def _youtube_call(self, func: Callable[[], Any], *, spaced: bool = False) -> Any:
+        """Run one YouTube request under the shared slots and circuit breaker.
+
+        ``spaced``: this call starts a video's YouTube work, so it also waits its
+        turn on the shared spacer — after taking a slot, so that the spacing
+        holds for the requests themselves even when every slot was busy.
+        """
         limits = self.limits
         attempt = 0
         while True:
@@ -243,6 +248,9 @@ class YouTubeStudyNotes:
                 raise Cancelled()
             try:
                 with limits.youtube_slots:
+                    if spaced:
+                        limits.youtube_spacer.wait(limits.cancel)
+                        spaced = False
                     value = func()
             except YouTubeBlocked:
                 attempt += 1
@@ -265,18 +273,18 @@ class YouTubeStudyNotes:
     def _load_youtube(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
         transcript = self.transcript_cache.get(source.video_id, self.languages)
         meta = self._cached_meta(source.video_id)
-        if transcript is None or meta is None:
-            # One spaced start per video's YouTube work (not per request): this is
-            # where YouTube's rate limits bite. Cache hits skip it entirely.
-            self.limits.youtube_spacer.wait(self.limits.cancel)
+        # One spaced start per video's YouTube work (not per request): this is
+        # where YouTube's rate limits bite. Cache hits skip it entirely.
+        spaced = True
         method = "cache"
         if transcript is None:
             transcript = self._youtube_call(
-                lambda: self.youtube.fetch_transcript(source.video_id, self.languages))
+                lambda: self.youtube.fetch_transcript(source.video_id, self.languages), spaced=spaced)
+            spaced = False
             method = transcript.method
             self.transcript_cache.put(transcript)
         if meta is None:
-            meta = self._youtube_call(lambda: self.youtube.fetch_metadata(source.video_id))
+            meta = self._youtube_call(lambda: self.youtube.fetch_metadata(source.video_id), spaced=spaced)
             from .atomic import atomic_write_json
 
             atomic_write_json(self._meta_cache_path(source.video_id), meta.__dict__)
