@@ -45,7 +45,7 @@ inputs: watch?v=, youtu.be/, shorts/, live/, embed/, /v/ links (www, m., music.)
 
 performance (measured by scripts/bench_parallel.py on a 2-core machine: 12 videos,
   fake YouTube 0.1 s/request, fake Claude 2.5 s/call, --delay 0.25):
-  1 worker 99.0 s; -w 3: 33.1 s (2.99x); -w 6: 17.6 s (5.63x).
+  1 worker 98.6 s; -w 3: 33.1 s (2.98x); -w 6: 18.3 s (5.40x).
   More workers risk YouTube rate limits; 3-5 is a good balance.
 
 environment: ANTHROPIC_API_KEY (or CLAUDE_API_KEY), ANTHROPIC_BASE_URL,
