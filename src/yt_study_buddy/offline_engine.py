@@ -12,7 +12,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from . import categorize
 from .models import (
@@ -222,14 +222,8 @@ class OfflineEngine:
         else:
             parts.append("No recurring terms were found in this transcript.\n")
 
-        parts.append("## Key points\n")
-        moments = self._moment_ids(a)
-        if moments:
-            for i in moments:
-                parts.append(f"- {stamp(a.sentences[i].start)} {a.sentences[i].text}")
-            parts.append("")
-        else:
-            parts.append("No key moments could be picked from this transcript.\n")
+        _moments_section(parts, "Key points", a, self._moment_ids(a), stamp,
+                         "No key moments could be picked from this transcript.")
 
         parts.append("## Definitions\n")
         defined = [(t, a.definitions[t.key]) for t in a.terms if t.key in a.definitions]
@@ -240,14 +234,8 @@ class OfflineEngine:
         else:
             parts.append("The speaker gives no explicit definitions; see Core concepts for how each term is used.\n")
 
-        parts.append("## Examples\n")
-        examples = self._example_ids(a)
-        if examples:
-            for i in examples:
-                parts.append(f"- {stamp(a.sentences[i].start)} {a.sentences[i].text}")
-            parts.append("")
-        else:
-            parts.append("The speaker gives no worked examples in this video.\n")
+        _moments_section(parts, "Examples", a, self._example_ids(a), stamp,
+                         "The speaker gives no worked examples in this video.")
 
         parts.append("## Questions for further study\n")
         parts.extend(self._study_questions(a, stamp))
@@ -559,3 +547,15 @@ def _nested(t1: Term, t2: Term) -> bool:
     """True when one term is part of the other ("network" in "neural network")."""
     a, b = " ".join(t1.key), " ".join(t2.key)
     return f" {a} " in f" {b} " or f" {b} " in f" {a} "
+
+
+def _moments_section(parts: list[str], heading: str, a: Any, ids: Sequence[int],
+                     stamp: Callable[[float], str], empty: str) -> None:
+    """Append a '## heading' list of timestamped sentences, or the empty-case line."""
+    parts.append(f"## {heading}\n")
+    if not ids:
+        parts.append(f"{empty}\n")
+        return
+    for i in ids:
+        parts.append(f"- {stamp(a.sentences[i].start)} {a.sentences[i].text}")
+    parts.append("")
