@@ -125,9 +125,10 @@ def render_note(meta: VideoMeta, subject: str, notes: NotesResult, *, created: s
         info.append(str(front["channel"]))
     if duration:
         info.append(format_timestamp(duration))
-    header = [f"# {title}", "", " · ".join(info)]
     if assessment_name:
-        header.append(f"Assessment: [[{assessment_name}]]")
+        # One line: renderers that join soft line breaks still show it cleanly.
+        info.append(f"Assessment: [[{assessment_name}]]")
+    header = [f"# {title}", "", " · ".join(info)]
     body = "\n".join(header) + "\n\n" + _strip_leading_h1(notes.markdown) + "\n"
     return dump_front_matter(front, body)
 
