@@ -55,3 +55,28 @@ def test_bad_proxy_is_a_usage_error(tmp_path, proxy, capsys):
     assert main(["abcdefghijk", "--proxy", proxy, "-o", str(tmp_path / "v")]) == 2
     err = capsys.readouterr().err
     assert "proxy" in err.lower()
+
+
+def test_engine_claude_without_a_key_is_a_usage_error(tmp_path, capsys):
+    code = main(["abcdefghijk", "--engine", "claude", "-o", str(tmp_path / "v")])
+    assert code == 2
+    assert "needs an API key" in capsys.readouterr().err
+
+
+def test_unreachable_claude_stops_the_batch_after_the_first_video(tmp_path, fake_youtube):
+    from tests.fakes.anthropic import FakeAnthropic
+    from yt_study_buddy.claude import ClaudeEngine
+    from yt_study_buddy.limits import ServiceLimits
+
+    urls = add_videos(fake_youtube, 3)
+    with FakeAnthropic() as gone:
+        dead_url = gone.base_url
+    limits = ServiceLimits(youtube_delay=0)
+    engine = ClaudeEngine(api_key=DEFAULT_KEY, base_url=dead_url, limits=limits, max_retries=1,
+                          backoff_base=0.01, timeout=5)
+    app = make_app(tmp_path, fake_youtube, gone, note_engine=engine, limits=limits)
+    report = app.process_urls(urls)
+    first, *rest = report.results
+    assert first.error_kind == "network" and "batch stopped" in first.error
+    assert all(r.not_finished for r in rest)
+    assert "Claude API" in report.stop_reason

@@ -448,8 +448,9 @@ def test_unreachable_api_is_network_error():
         url = fake.base_url
     engine = ClaudeEngine(api_key=DEFAULT_KEY, base_url=url, max_retries=1, backoff_base=0.01,
                           timeout=5)
-    with pytest.raises(NetworkError):
+    with pytest.raises(NetworkError) as info:
         engine.generate_notes(META, make_transcript())
+    assert info.value.fatal and info.value.retryable  # stops the batch; a later re-run can succeed
 
 
 def test_convert_unknown_exception_is_response_error():

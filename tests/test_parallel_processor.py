@@ -177,3 +177,35 @@ def test_metrics_never_divide_by_zero(capsys):
     only_failures.print_summary()
     out = capsys.readouterr().out
     assert "Success rate: 0.0%" in out
+
+
+def test_metrics_keep_rejected_inputs_and_unfinished_videos_apart():
+    metrics = ProcessingMetrics()
+    for result in [
+        ProcessingResult("u1", "id1", True, method="yt-dlp", duration_seconds=2.0),
+        ProcessingResult("junk", "invalid", False, error="not a YouTube link", error_kind="input"),
+        ProcessingResult("u2", "id2", False, error="video unavailable", error_kind="unavailable"),
+        ProcessingResult("u3", "", False, error="interrupted (Ctrl-C)", error_kind="cancelled", started=False),
+        ProcessingResult("u4", "id4", False, error="interrupted (Ctrl-C)", error_kind="cancelled"),
+    ]:
+        metrics.add_result(result)
+    assert (metrics.total_videos, metrics.successful, metrics.failed, metrics.not_finished) == (4, 1, 1, 2)
+    assert [r.url for r in metrics.rejected] == ["junk"]
+    assert metrics.success_rate == pytest.approx(0.25)
+    lines = metrics.summary_lines()
+    assert "Not finished (batch stopped): 2" in lines and "Rejected inputs: 1" in lines
+    assert sum("FAILED" in line for line in lines) == 1
+    assert any(line.startswith("  REJECTED junk") for line in lines)
+
+
+def test_stopped_batch_gives_one_reason_for_every_unstarted_video():
+    def job(url: str) -> ProcessingResult:
+        if url == "0":
+            return ProcessingResult(url, url, False, error="API key rejected", fatal=True)
+        return ProcessingResult(url, url, True)
+
+    results = ParallelVideoProcessor(max_workers=1, rate_limit_delay=0).process_videos_parallel(
+        [str(i) for i in range(5)], job)
+    assert {r.error for r in results[1:]} == {"batch stopped: API key rejected"}
+    assert all(r.not_finished and not r.started for r in results[1:])
+    assert results[0].status == "failed" and results[1].status == "cancelled"

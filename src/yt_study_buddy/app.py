@@ -20,7 +20,6 @@ from typing import Any, Callable, Sequence
 from .config import Settings, load_settings, redact
 from .errors import (
     Cancelled,
-    ClaudeAuthError,
     InputError,
     StudyBuddyError,
     YouTubeBlocked,
@@ -172,8 +171,8 @@ class YouTubeStudyNotes:
                 self.engine_notice = "No ANTHROPIC_API_KEY set: using the offline engine (no LLM)."
         if choice == "claude":
             if not self.settings.has_api_key:
-                raise ClaudeAuthError("--engine claude needs an API key: set ANTHROPIC_API_KEY "
-                                      "(or put it in a .env file), or use --engine offline")
+                raise InputError("--engine claude needs an API key: set ANTHROPIC_API_KEY "
+                                 "(or put it in a .env file), or use --engine offline")
             from .claude import ClaudeEngine
 
             return ClaudeEngine(api_key=self.settings.api_key or "",
@@ -418,7 +417,10 @@ class YouTubeStudyNotes:
             result.filepath = result.files[0]
             self._emit(Stage.WRITTEN, source, meta.title, result.filepath)
         except StudyBuddyError as exc:
-            result.error = redact(exc.reason)
+            # A cancelled job gives the batch's one stop reason, not its own wording.
+            reason = (self.parallel_processor.stop_reason or exc.reason) if isinstance(exc, Cancelled) \
+                else exc.reason
+            result.error = redact(reason)
             result.retryable = exc.retryable
             result.fatal = exc.fatal
             result.error_kind = exc.kind
@@ -534,7 +536,7 @@ class YouTubeStudyNotes:
             for source in sources:
                 failed = ProcessingResult(url=source.url, video_id=source.video_id, success=False,
                                           error=redact(problem.reason), error_kind=problem.kind,
-                                          retryable=problem.retryable, fatal=True)
+                                          retryable=problem.retryable, fatal=True, started=False)
                 self._log_job(failed)
                 results.append(failed)
             processor.stop_reason = f"batch stopped: {redact(problem.reason)}"

@@ -414,6 +414,11 @@ class ClaudeEngine:
                 # Release before any back-off sleep: the slot covers the call only.
                 slots.release()
             error = convert_anthropic_error(failure)
+            if isinstance(error, NetworkError) and error.retryable and attempt >= self.max_retries:
+                # Unreachable after every retry: the next video would only wait as long
+                # again. Stop the batch; finished notes are kept.
+                error.fatal = True
+                error.reason = f"{error.reason}; batch stopped, re-run when the Claude API is reachable"
             if not error.retryable or error.fatal or attempt >= self.max_retries:
                 raise error from None
             delay = self._backoff(attempt)
@@ -421,6 +426,9 @@ class ClaudeEngine:
                 # The service is telling everyone to slow down: pause every worker.
                 server_wait = _retry_after(failure)
                 limits.claude_backoff.pause_for(server_wait if server_wait is not None else delay)
+            elif isinstance(error, NetworkError):
+                # Unreachable for one worker is unreachable for all: everyone waits.
+                limits.claude_backoff.pause_for(delay)
             elif limits.cancel.wait(delay):
                 raise Cancelled("the batch was interrupted") from None
             attempt += 1

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MIN_WORKERS = 1
 MAX_WORKERS = 10
+NOT_STARTED = "not started: the batch was stopped"
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -59,13 +60,27 @@ class ProcessingResult:
     files: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
+    #: False for a video the batch never started (stopped, interrupted, preflight failure)
+    started: bool = True
+
+    @property
+    def not_finished(self) -> bool:
+        """True for a video a stopped batch did not start or cancelled midway."""
+        return not self.success and (not self.started or self.error_kind == "cancelled")
+
+    @property
+    def rejected(self) -> bool:
+        """True for an input that was not a usable link or file."""
+        return not self.success and self.video_id == "invalid"
 
     @property
     def status(self) -> str:
-        """'skipped', 'success' or 'failed'."""
+        """'skipped', 'success', 'cancelled' or 'failed'."""
         if self.skipped:
             return "skipped"
-        return "success" if self.success else "failed"
+        if self.success:
+            return "success"
+        return "cancelled" if self.not_finished else "failed"
 
 
 ResultCallback = Callable[[ProcessingResult, int, int], None]
@@ -79,6 +94,8 @@ class ProcessingMetrics:
         self.successful = 0
         self.failed = 0
         self.skipped = 0
+        self.not_finished = 0
+        self.rejected: list[ProcessingResult] = []
         self.total_time = 0.0
         self.wall_time = 0.0
         self.method_counts: dict[str, int] = {}
@@ -89,12 +106,18 @@ class ProcessingMetrics:
     def add_result(self, result: ProcessingResult) -> None:
         """Add a processing result to metrics."""
         with self._lock:
+            if result.rejected:
+                # Not a video at all: listed, but kept out of the totals and the rate.
+                self.rejected.append(result)
+                return
             self.total_videos += 1
             self.total_time += result.duration_seconds
             if result.skipped:
                 self.skipped += 1
                 return
-            if result.success:
+            if result.not_finished:
+                self.not_finished += 1
+            elif result.success:
                 self.successful += 1
                 if result.method:
                     # Methods not known in advance (a new fallback, 'cache') count too.
@@ -115,8 +138,8 @@ class ProcessingMetrics:
     @property
     def average_time(self) -> float:
         """Mean seconds per processed video, 0.0 when there were none."""
-        processed = self.total_videos - self.skipped
-        return self.total_time / processed if processed else 0.0
+        processed = self.total_videos - self.skipped - self.not_finished
+        return self.total_time / processed if processed > 0 else 0.0
 
     def summary_lines(self) -> list[str]:
         """Human-readable summary, one line per fact."""
@@ -125,14 +148,18 @@ class ProcessingMetrics:
             f"Succeeded: {self.successful}"
             + (f"  (already done, skipped: {self.skipped})" if self.skipped else ""),
             f"Failed: {self.failed}",
-            f"Success rate: {self.success_rate * 100:.1f}%",
         ]
+        if self.not_finished:
+            lines.append(f"Not finished (batch stopped): {self.not_finished}")
+        if self.rejected:
+            lines.append(f"Rejected inputs: {len(self.rejected)}")
+        lines.append(f"Success rate: {self.success_rate * 100:.1f}%")
         if self.method_counts:
             lines.append("Transcript methods:")
             for method, count in sorted(self.method_counts.items()):
                 share = count / self.successful * 100 if self.successful else 0.0
                 lines.append(f"  {method}: {count} ({share:.0f}%)")
-        if self.total_videos - self.skipped:
+        if self.average_time:
             lines.append(f"Average time per video: {self.average_time:.1f}s")
         if self.wall_time:
             lines.append(f"Wall time: {self.wall_time:.1f}s")
@@ -146,7 +173,9 @@ class ProcessingMetrics:
             )
         for failure in self.failures:
             hint = " (retryable)" if failure.retryable else ""
-            lines.append(f"  FAILED {failure.title or failure.video_id}: {failure.error}{hint}")
+            lines.append(f"  FAILED {failure.title or failure.video_id or failure.url}: {failure.error}{hint}")
+        for item in self.rejected:
+            lines.append(f"  REJECTED {item.url}: {item.error}")
         return lines
 
     def print_summary(self, file: TextIO | None = None) -> None:
@@ -232,7 +261,7 @@ class ParallelVideoProcessor:
         def run(url: str) -> ProcessingResult:
             spacer.wait(cancel)
             if cancel.is_set():
-                raise Cancelled(self.stop_reason or "the batch was stopped before this video started")
+                raise Cancelled(self.stop_reason or NOT_STARTED)
             result = process_func(url)
             if result.fatal:
                 self._stop(f"batch stopped: {result.error}")
@@ -274,6 +303,7 @@ class ParallelVideoProcessor:
             if not future.done():
                 results[index] = self._cancelled_result(urls[index])
                 results[index].error = "abandoned while running (Ctrl-C twice)"
+                results[index].started = True
             else:
                 results[index] = self._result_of(future, urls[index])
             completed += 1
@@ -286,7 +316,7 @@ class ParallelVideoProcessor:
     def _cancelled_result(self, url: str) -> ProcessingResult:
         return ProcessingResult(
             url=url, video_id="", success=False, retryable=True, error_kind="cancelled",
-            error=self.stop_reason or "cancelled before it started",
+            error=self.stop_reason or NOT_STARTED, started=False,
         )
 
     def _result_of(self, future: Future, url: str) -> ProcessingResult:
@@ -294,10 +324,8 @@ class ParallelVideoProcessor:
             return self._cancelled_result(url)
         try:
             return future.result()
-        except Cancelled as exc:
-            result = self._cancelled_result(url)
-            result.error = self.stop_reason or exc.reason
-            return result
+        except Cancelled:
+            return self._cancelled_result(url)
         except Exception as exc:  # noqa: BLE001 - one broken job must not sink the batch
             log.error("unexpected error processing %s", url, exc_info=True)
             return ProcessingResult(url=url, video_id="", success=False,

@@ -33,7 +33,7 @@ class TerminalProgress:
         self.total = total
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty() if live is None else live
-        self.done = self.failed = 0
+        self.done = self.failed = self.not_finished = 0
         self._lock = threading.Lock()
         self._progress: Any = None
         self._overall: Any = None
@@ -101,11 +101,19 @@ class TerminalProgress:
         with self._lock:
             if result.success:
                 self.done += 1
+            elif result.not_finished:
+                self.not_finished += 1
             else:
                 self.failed += 1
             counts = f"{self.done} done, {self.failed} failed"
+            if self.not_finished:
+                counts += f", {self.not_finished} not finished"
         name = _short(result.title or result.video_id or result.url, 60)
-        if result.skipped:
+        if result.not_finished and self._live is not None:
+            line = None  # the bar's count says it; the summary gives the one reason
+        elif result.not_finished:
+            line = f"[{completed}/{total}] - {name}: not finished"
+        elif result.skipped:
             line = f"[{completed}/{total}] = {name} (already done)"
         elif result.success:
             line = f"[{completed}/{total}] ✓ {name} ({result.method}, {result.duration_seconds:.1f}s)"
@@ -113,6 +121,7 @@ class TerminalProgress:
             line = f"[{completed}/{total}] ✗ {name}: {result.error}"
         if self._live is not None:
             self._overall_view.update(self._overall, completed=completed, counts=counts)
-            self._live.console.print(line, markup=False, highlight=False)
-        else:
+            if line:
+                self._live.console.print(line, markup=False, highlight=False)
+        elif line:
             print(line, file=self.stream, flush=True)
