@@ -72,6 +72,7 @@ _MAX_QUOTE_WORDS = 60
 _SUMMARY_MAX_WORDS = 45
 _DEFINITION_SEARCH = 60
 _CACHE_SIZE = 4
+_NORM_RE = re.compile(r"[^\w\s]+")
 
 
 @dataclass
@@ -85,6 +86,13 @@ class _Analysis:
     patterns: dict[tuple[str, ...], re.Pattern[str]]
     definitions: dict[tuple[str, ...], int]
     grounding: dict[tuple[str, ...], int]
+    #: each sentence's text folded for comparison: repeated captions say the same thing at many times
+    norms: list[str]
+
+
+def _norm(text: str) -> str:
+    """Return text folded to lowercase words, so "So, X is Y." and "so x is y" compare equal."""
+    return " ".join(_NORM_RE.sub(" ", text.lower()).split())
 
 
 def _word_count(text: str) -> int:
@@ -128,7 +136,8 @@ def _analyse(meta: VideoMeta, transcript: Transcript) -> _Analysis:
             grounding[term.key] = best
         else:
             grounding[term.key] = term.sentences[0]
-    return _Analysis(sentences, terms, scores, words, patterns, definitions, grounding)
+    return _Analysis(sentences, terms, scores, words, patterns, definitions, grounding,
+                     [_norm(s.text) for s in sentences])
 
 
 def _defines(pattern: re.Pattern[str], text: str) -> bool:
@@ -222,8 +231,12 @@ class OfflineEngine:
         else:
             parts.append("No recurring terms were found in this transcript.\n")
 
-        _moments_section(parts, "Key points", a, self._moment_ids(a), stamp,
-                         "No key moments could be picked from this transcript.")
+        # A sentence the Overview already quotes is not repeated as a key point.
+        in_overview = {a.norms[i] for i in summary_ids}
+        quoted_whole = bool(a.sentences) and all(norm in in_overview for norm in a.norms)
+        _moments_section(parts, "Key points", a, self._moment_ids(a, in_overview), stamp,
+                         "The Overview above already quotes the whole transcript." if quoted_whole
+                         else "No key moments could be picked from this transcript.")
 
         parts.append("## Definitions\n")
         defined = [(t, a.definitions[t.key]) for t in a.terms if t.key in a.definitions]
@@ -277,6 +290,7 @@ class OfflineEngine:
                      key=lambda i: (a.scores[i] * (2.0 if _FRAMING_RE.search(a.sentences[i].text) else 1.0)
                                     * (1.0 - 0.5 * i / window), -i))
         picked = [] if opener is None else [opener]
+        seen = {a.norms[i] for i in picked}
         # Then the strongest sentence of each stretch of the rest, for coverage in order.
         rest_start = (opener + 1) if opener is not None else 0
         parts = k - len(picked)
@@ -288,9 +302,11 @@ class OfflineEngine:
 
         for b in range(parts):
             lo, hi = rest_start + b * span // parts, rest_start + (b + 1) * span // parts
-            best = max((i for i in range(lo, hi) if fits(i)), key=strength, default=None)
+            # Repeated captions say one thing many times: each sentence once, else the next best.
+            best = max((i for i in range(lo, hi) if fits(i) and a.norms[i] not in seen), key=strength, default=None)
             if best is not None:
                 picked.append(best)
+                seen.add(a.norms[best])
         if not picked:
             ranked = sorted(range(n), key=lambda i: (-a.scores[i], i))
             picked = [i for i in ranked if a.words[i] >= 6][:1] or ranked[:1]
@@ -300,7 +316,7 @@ class OfflineEngine:
     def _concept_quotes(a: _Analysis) -> dict[tuple[str, ...], int]:
         """Return the sentence quoted for each term: its own where possible, shared only when none is left."""
         chosen: dict[tuple[str, ...], int] = {}
-        used: set[int] = set()
+        used: set[str] = set()  # quoted sentences, by folded text
 
         def about(term: Term, i: int) -> bool:
             # The sentence is about the term when the term opens it ("Overfitting is when ...").
@@ -309,24 +325,24 @@ class OfflineEngine:
 
         def claim(term: Term, i: int) -> None:
             chosen[term.key] = i
-            used.add(i)
+            used.add(a.norms[i])
 
         # Definitions first, then sentences that open with their term: each is its term's best quote.
         for term in a.terms:
             i = a.definitions.get(term.key)
-            if i is not None and i not in used:
+            if i is not None and a.norms[i] not in used:
                 claim(term, i)
         for term in a.terms:
             if term.key in chosen:
                 continue
             first = a.grounding[term.key]
-            if first not in used and about(term, first):
+            if a.norms[first] not in used and about(term, first):
                 claim(term, first)
                 continue
             # One that opens with the term, unless it scores well below the term's best sentence.
             floor = 0.75 * a.scores[first]
             opening = [i for i in term.sentences[:_DEFINITION_SEARCH]
-                       if i not in used and 6 <= a.words[i] <= _MAX_QUOTE_WORDS and a.scores[i] >= floor
+                       if a.norms[i] not in used and 6 <= a.words[i] <= _MAX_QUOTE_WORDS and a.scores[i] >= floor
                        and about(term, i)]
             if opening:
                 claim(term, max(opening, key=lambda i: (a.scores[i], -i)))
@@ -334,27 +350,32 @@ class OfflineEngine:
             if term.key in chosen:
                 continue
             first = a.grounding[term.key]
-            if first not in used:
+            if a.norms[first] not in used:
                 claim(term, first)
                 continue
             # Already quoted for another term: the term's best sentence not yet used, if any is left.
             fresh = [i for i in term.sentences[:_DEFINITION_SEARCH * 4]
-                     if i not in used and 6 <= a.words[i] <= _MAX_QUOTE_WORDS]
+                     if a.norms[i] not in used and 6 <= a.words[i] <= _MAX_QUOTE_WORDS]
             claim(term, max(fresh, key=lambda i: (a.scores[i] * (1.5 if about(term, i) else 1.0), -i), default=first))
         return chosen
 
     @staticmethod
-    def _moment_ids(a: _Analysis) -> list[int]:
+    def _moment_ids(a: _Analysis, shown: set[str]) -> list[int]:
+        """Return the best sentence of each stretch of the talk that no other section already quotes."""
         n = len(a.sentences)
         if n == 0:
             return []
-        buckets = min(n, 12, max(3, n // 8))
+        # A short talk keeps some sentences out of the notes, for the assessment to ask what they missed.
+        buckets = min(max(1, (n - len(shown)) // 2), 12, max(3, n // 8))
         picked = []
+        seen = set(shown)
         for b in range(buckets):
             lo, hi = b * n // buckets, (b + 1) * n // buckets
-            best = max(range(lo, hi), key=lambda i: (a.scores[i], -i), default=None)
+            best = max((i for i in range(lo, hi) if a.norms[i] not in seen),
+                       key=lambda i: (a.scores[i], -i), default=None)
             if best is not None and (a.scores[best] > 0 or buckets == 1):
                 picked.append(best)
+                seen.add(a.norms[best])
         return picked
 
     @staticmethod
@@ -367,7 +388,10 @@ class OfflineEngine:
                 found.append(s.index)
             elif _EXAMPLE_INTRO_RE.search(s.text) and s.index + 1 < len(a.sentences):
                 found.append(s.index + 1)
-        found = sorted(set(found))
+        distinct: dict[str, int] = {}
+        for i in sorted(set(found)):
+            distinct.setdefault(a.norms[i], i)
+        found = sorted(distinct.values())
         if len(found) > 8:
             keep = sorted(found, key=lambda i: (-a.scores[i], i))[:8]
             found = sorted(keep)
@@ -375,7 +399,7 @@ class OfflineEngine:
 
     def _cloze_items(self, a: _Analysis, limit: int) -> list[tuple[Term, int]]:
         items: list[tuple[Term, int]] = []
-        used: set[int] = set()
+        used: set[str] = set()  # one question per distinct sentence
         for term in a.terms:
             # Blanking "gradient" inside "gradient descent" would make the answer ambiguous.
             inside = set()
@@ -386,13 +410,13 @@ class OfflineEngine:
             order = [a.grounding[term.key]] + sorted(term.sentences, key=lambda i: (-a.scores[i], i))
             for i in order:
                 text = a.sentences[i].text
-                if i in used or i in inside or a.words[i] > _MAX_QUOTE_WORDS:
+                if a.norms[i] in used or i in inside or a.words[i] > _MAX_QUOTE_WORDS:
                     continue
                 blanked = _blank(a.patterns[term.key], text)
                 # A cloze needs context left over once the term is gone.
                 if blanked != text and len(tokenize(blanked)) >= 5:
                     items.append((term, i))
-                    used.add(i)
+                    used.add(a.norms[i])
                     break
             if len(items) >= limit:
                 break
@@ -448,16 +472,20 @@ class OfflineEngine:
     def _gap_questions(self, a: _Analysis, notes: NotesResult) -> list[AssessmentQuestion]:
         ranked = sorted(range(len(a.sentences)), key=lambda i: (-a.scores[i], i))
         out = []
+        asked: set[str] = set()
         for i in ranked:
             if len(out) >= 3 or a.scores[i] <= 0:
                 break
             sent = a.sentences[i]
-            if sent.text in notes.markdown or not 8 <= _word_count(sent.text) <= _MAX_QUOTE_WORDS:
+            if a.norms[i] in asked or sent.text in notes.markdown \
+                    or not 8 <= _word_count(sent.text) <= _MAX_QUOTE_WORDS:
                 continue
             terms = [t for t in a.terms if i in t.sentences]
             if not terms:
                 continue
             term = terms[0]
+            # A repeated sentence is one gap, asked about once.
+            asked.add(a.norms[i])
             ts = format_timestamp(sent.start)
             if len(out) % 2 == 0:
                 question = (f"Your notes skip what the lecture says about {term.display} at {ts}. "

@@ -72,9 +72,38 @@ STOPWORDS: frozenset[str] = frozenset(
     changes pass answer answers question questions problem problems result results value values amount level
     levels form type types case cases lecture lectures session sessions topic topics hour hours class classes
     everyone homework exercise chapter piece bunch couple matter moment moments everybody week's today's
-    morning afternoon evening welcome hand minus plus times respect regard
+    morning afternoon evening welcome hand minus plus times respect regard mistake mistakes takeaway takeaways
+    lesson lessons
+    """.split()
+    # Verbs of classroom talk ("why it matters", "confuse X with Y", "to summarise"): never part of a term.
+    + """
+    matter matters mattered connect connects confuse confuses confused confusing summarise summarises summarised
+    summarising summarize summarizes summarized summarizing recap notice notices noticed noticing explain explains
+    explained explaining understand understands understood remember remembers remembered discuss discusses
+    discussed discussing mention mentions mentioned describe described describing describes grow grows grew realise
+    realises realised realize realizes realized believe believes believed depend depends depended tend tends
+    tended helps helped emphasise emphasize revisit revisits
     """.split()
 )
+
+# Words that can sit inside a term ("public key", "common ancestor") but are never a term alone.
+_NOT_ALONE: frozenset[str] = frozenset(
+    """
+    key main common basic general core central major minor typical specific similar final previous actual
+    overall fast slow short strong weak early late wrong correct tricky
+    """.split()
+)
+# A word right after these is a verb: a subject pronoun, a modal or a negation ("we compute", "can fit").
+_VERB_AFTER_ANY = frozenset("i we you they can could will would should must might may cannot can't won't "
+                            "don't doesn't didn't let's".split())
+# Words that open a noun phrase: determiners, possessives, quantifiers and prepositions.
+_NOUN_AFTER = frozenset("""
+    the a an this that these those its their our your my his her of about at behind with on in for from into by
+    some any each every no many several such all both between through under over than like as two three four
+    more most fewer less other same which what whose
+    """.split())
+# After "it", "he" or "she" only an inflected word is a verb ("it matters"); "call it momentum" names a noun.
+_VERB_AFTER_INFLECTED = frozenset("it he she".split())
 
 _TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?")
 # Sound tags like [Music] or (applause) and speaker-change markers of auto captions.
@@ -87,6 +116,8 @@ _SPEAKER_RE = re.compile(r"^\s*((?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*):\s
 # A sentence ends at . ! ? (optionally followed by a closing quote) before whitespace.
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+")
 _ENDS_SENTENCE_RE = re.compile(r"[.!?][\"'”’)]?$")
+# Commas, semicolons, colons, brackets, quotes and dashes end a clause inside a sentence.
+_CLAUSE_BREAK_RE = re.compile(r"[,;:()\[\]\"“”!?]|\.(?=\s)|\s[-–—]+\s|[–—]")
 
 # Unpunctuated auto captions become windows of about this many words.
 _WINDOW_WORDS = 28
@@ -216,6 +247,17 @@ def split_sentences(segments: Sequence[Segment]) -> list[Sentence]:
     return out
 
 
+def _clause_tokens(text: str) -> list[str]:
+    """Return the tokens of text with an empty string at each clause break, which no phrase spans."""
+    # "To summarise, tariff gives ..." must not yield the phrase "summarise tariff".
+    out: list[str] = []
+    for n, clause in enumerate(_CLAUSE_BREAK_RE.split(text)):
+        if n and out and out[-1]:
+            out.append("")
+        out.extend(tokenize(clause))
+    return out
+
+
 def _candidate_phrases(tokens: list[str]) -> Iterable[tuple[int, int]]:
     """Yield (start, end) spans of 1-3 content words between stopwords."""
     run_start = None
@@ -229,6 +271,11 @@ def _candidate_phrases(tokens: list[str]) -> Iterable[tuple[int, int]]:
                 for b in range(a + 1, min(a + 3, i) + 1):
                     yield a, b
             run_start = None
+
+
+def _inflected(word: str) -> bool:
+    """True when a lowercase word ends like a third-person or past verb form ("connects", "changed")."""
+    return word.endswith("ed") or (word.endswith("s") and not word.endswith(("ss", "us", "is")))
 
 
 def _display_form(variants: Counter, key: tuple[str, ...]) -> str:
@@ -248,8 +295,24 @@ def extract_terms(sentences: Sequence[Sentence], limit: int = 15, minimum: int =
     counts: Counter[tuple[str, ...]] = Counter()
     variants: dict[tuple[str, ...], Counter] = {}
     where: dict[tuple[str, ...], list[int]] = {}
+    # How often each word is spoken at all, and how often as a verb, to tell "it matters" from "matter".
+    spoken: Counter[str] = Counter()
+    as_verb: Counter[str] = Counter()
+    ends_inflected: Counter[tuple[str, ...]] = Counter()
+    as_noun: Counter[tuple[str, ...]] = Counter()
     for sent in sentences:
-        tokens = tokenize(sent.text)
+        tokens = _clause_tokens(sent.text)
+        previous = ""
+        for tok in tokens:
+            if not tok:
+                previous = ""
+                continue
+            low = tok.lower()
+            key = word_key(low)
+            spoken[key] += 1
+            if previous in _VERB_AFTER_ANY or (previous in _VERB_AFTER_INFLECTED and _inflected(low)):
+                as_verb[key] += 1
+            previous = low
         seen_here: set[tuple[str, ...]] = set()
         for a, b in _candidate_phrases(tokens):
             words = tokens[a:b]
@@ -258,6 +321,11 @@ def extract_terms(sentences: Sequence[Sentence], limit: int = 15, minimum: int =
                      for j, w in enumerate(words)]
             key = tuple(word_key(w) for w in words)
             counts[key] += 1
+            if _inflected(words[-1].lower()):
+                # "orbit shifts" or "hydrogen ions"? A noun phrase can open a sentence or follow "the", "of" ...
+                ends_inflected[key] += 1
+                if a == 0 or tokens[a - 1].lower() in _NOUN_AFTER:
+                    as_noun[key] += 1
             forms = variants.get(key)
             if forms is None:
                 forms = variants[key] = Counter()
@@ -265,6 +333,12 @@ def extract_terms(sentences: Sequence[Sentence], limit: int = 15, minimum: int =
             if key not in seen_here:
                 seen_here.add(key)
                 where.setdefault(key, []).append(sent.index)
+    # Verbs and words that are never a term alone do not become terms; nor do phrases that open or close
+    # with a verb ("confuse tariff", "orbit grows"): what is left is mostly noun phrases.
+    verbs = {w for w, n in as_verb.items() if n >= 2 and 2 * n >= spoken[w]}
+    for key in [k for k in counts if (len(k) == 1 and k[0] in _NOT_ALONE) or k[0] in verbs or k[-1] in verbs
+                or (ends_inflected[k] == counts[k] and not as_noun[k])]:
+        del counts[key]
     if not counts:
         return []
 
