@@ -7,6 +7,7 @@ traffic goes to the loopback fakes through the real libraries.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,22 @@ def example_files() -> list[Path]:
 def start_app() -> "AppTest":
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def busy(at: "AppTest") -> bool:
+    """True while the page shows a running batch (Process disabled)."""
+    return at.button(key="process").disabled
+
+
+def finish(at: "AppTest", timeout: float = TIMEOUT) -> "AppTest":
+    """Rerun the page, as the browser's progress timer does, until no batch runs."""
+    deadline = time.monotonic() + timeout
+    while busy(at):
+        assert time.monotonic() < deadline, "the batch did not finish"
+        time.sleep(0.1)
+        at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -182,11 +199,12 @@ def test_batch_view_folds_events_results_and_report_into_rows():
     view = BatchView()
     view.apply(("resolved", sources, rejected))
     assert view.total == 1 and view.fraction == 0.0
+    assert view.table()[1]["time (s)"] == ""  # not started: an empty cell, never "None"
     url = sources[0].url
     view.apply(("event", JobEvent(Stage.STARTED, "dQw4w9WgXcQ", url, at=100.0)))
     view.apply(("event", JobEvent(Stage.FETCHED, "dQw4w9WgXcQ", url, "A Title", "via x", at=101.0)))
     row = view.table(now=103.0)[1]
-    assert row["title"] == "A Title" and row["state"] == "writing notes" and row["time (s)"] == 3.0
+    assert row["title"] == "A Title" and row["state"] == "writing notes" and row["time (s)"] == "3.0"
     result = ProcessingResult(url=url, video_id="dQw4w9WgXcQ", success=False, title="A Title",
                               error="blocked by YouTube", retryable=True, duration_seconds=4.25,
                               method="youtube-transcript-api")
@@ -198,7 +216,7 @@ def test_batch_view_folds_events_results_and_report_into_rows():
     view.apply(("finished",))
     rows = view.table()
     assert rows[0]["state"] == "rejected" and "not a link" in rows[0]["title"] and rows[0]["error"]
-    assert rows[1] == {"title": "A Title", "state": "failed (can retry)", "time (s)": 4.2,
+    assert rows[1] == {"title": "A Title", "state": "failed (can retry)", "time (s)": "4.2",
                        "method": "youtube-transcript-api", "error": "blocked by YouTube"}
     assert view.fraction == 1.0 and view.status_text.startswith("Finished: 1 videos")
 
@@ -265,7 +283,7 @@ def test_sidebar_defaults():
 def test_process_uploaded_example_captions_offline_then_library_and_logs(tmp_path):
     at = start_app()
     files = upload_examples(at)
-    at.button(key="process").click().run()
+    finish(at.button(key="process").click().run())
     assert not at.exception, [e.value for e in at.exception]
 
     vault = tmp_path / "notes"
@@ -284,7 +302,7 @@ def test_process_uploaded_example_captions_offline_then_library_and_logs(tmp_pat
     table = at.dataframe[0].value
     assert len(table) == len(files)
     assert set(table["state"]) == {"done"} and set(table["method"]) == {"local-file"}
-    assert all(table["time (s)"] >= 0) and set(table["error"]) == {""}
+    assert all(float(t) >= 0 for t in table["time (s)"]) and set(table["error"]) == {""}
     assert "Gradient Descent Explained" in set(table["title"])
 
     # Library: subjects, a note and its assessment, the graph and its stats.
@@ -312,7 +330,7 @@ def test_process_uploaded_example_captions_offline_then_library_and_logs(tmp_pat
     assert not [b for b in at.button if b.key == "retry_failed"]
 
     # A second run skips what is already in the vault.
-    at.button(key="process").click().run()
+    finish(at.button(key="process").click().run())
     table = at.dataframe[0].value
     assert set(table["state"]) == {"skipped (already in the vault)"}
 
@@ -322,17 +340,19 @@ def test_pasted_paths_with_a_bad_line_show_the_reason(tmp_path):
     good = example_files()[0]
     at.text_area(key="urls").input(f"{good}\nhttps://vimeo.com/12345\n").run()
     at.sidebar.selectbox(key="engine").select("offline").run()
-    at.button(key="process").click().run()
+    finish(at.button(key="process").click().run())
     table = at.dataframe[0].value
     assert list(table["state"]) == ["rejected", "done"]
     assert "vimeo.com" in table["title"][0] and table["error"][0]
     assert len(list((tmp_path / "notes").rglob("*.md"))) == 2  # note + assessment
-    assert any("1 done, 1 failed" in t.value for t in at.text)
+    # The rejected line is not a video: reported apart from failures.
+    assert any("Finished: 1 videos" in t.value and "1 done, 0 failed, 1 input rejected" in t.value
+               for t in at.text), [t.value for t in at.text]
 
 
 def test_nothing_to_process_warns():
     at = start_app()
-    at.button(key="process").click().run()
+    finish(at.button(key="process").click().run())
     assert any("Paste at least one link" in w.value for w in at.warning)
     assert not Path("notes").exists()
 
@@ -342,7 +362,7 @@ def test_claude_engine_without_key_is_refused_up_front():
     at.sidebar.selectbox(key="engine").select("claude").run()
     assert any("No Claude API key" in e.value for e in at.sidebar.error)
     at.text_area(key="urls").input(str(example_files()[0])).run()
-    at.button(key="process").click().run()
+    finish(at.button(key="process").click().run())
     assert any("needs an API key" in e.value for e in at.error)
     assert not list(Path("notes").rglob("*.md"))
 
@@ -356,7 +376,7 @@ def test_html_in_a_caption_file_is_shown_as_text(tmp_path):
                        encoding="utf-8")
     at = start_app()
     at.text_area(key="urls").input(str(lecture)).run()
-    at.button(key="process").click().run()
+    finish(at.button(key="process").click().run())
     assert any("1 done" in t.value for t in at.text)
     shown = [m.value for m in at.markdown if m.value.startswith("# ")]
     assert shown, [m.value for m in at.markdown]
@@ -374,7 +394,7 @@ def test_retry_button_reprocesses_a_retryable_failure(monkeypatch, tmp_path):
         monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", fake.base_url)
         at = start_app()
         at.text_area(key="urls").input("https://youtu.be/aaaaaaaaaaa\nhttps://www.youtube.com/watch?v=bbbbbbbbbbb")
-        at.button(key="process").click().run()
+        finish(at.button(key="process").click().run())
         table = at.dataframe[0].value
         assert sorted(table["state"]) == ["failed", "failed (can retry)"], table
         assert all(table["error"]), table
@@ -384,7 +404,7 @@ def test_retry_button_reprocesses_a_retryable_failure(monkeypatch, tmp_path):
         assert retry.label == "Retry failed (1)"
 
         fake.videos["aaaaaaaaaaa"].scenario = "ok"
-        retry.click().run()
+        finish(retry.click().run())
         assert not at.exception, [e.value for e in at.exception]
         table = at.dataframe[0].value
         assert list(table["state"]) == ["done"] and list(table["title"]) == ["Entropy and Information"]
@@ -406,7 +426,7 @@ def test_api_key_is_never_rendered(monkeypatch, tmp_path):
         at = start_app()
         assert any("API key: configured" in s.value for s in at.sidebar.success)
         at.text_area(key="urls").input(str(example_files()[0]))
-        at.button(key="process").click().run()
+        finish(at.button(key="process").click().run())
         assert any("1 done, 0 failed" in t.value for t in at.text), [t.value for t in at.text]
         assert fake.count >= 1  # the notes really came from the (fake) Claude API
         page = rendered_text(at)
@@ -466,7 +486,7 @@ def test_uploaded_list_of_links_with_a_playlist(monkeypatch, tmp_path):
             ("my links.txt", b"# week 1\nhttps://youtu.be/listvideo01\n\n"
                              b"https://www.youtube.com/playlist?list=PLlistupload01\nlistvideo03\n", "text/plain"))
         at.sidebar.slider(key="workers").set_value(2)
-        at.button(key="process").click().run()
+        finish(at.button(key="process").click().run())
         assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
     # The playlist expanded to its two videos; the repeated id is processed once.
@@ -475,3 +495,142 @@ def test_uploaded_list_of_links_with_a_playlist(monkeypatch, tmp_path):
     notes = sorted(p.stem for p in (tmp_path / "notes").rglob("*.md") if "Assessment" not in p.stem)
     assert notes == ["Entropy Basics", "Entropy and Compression", "Huffman Coding"]
     assert (tmp_path / "notes" / ".study-buddy" / "uploads" / "my links.txt").is_file()
+
+
+# --------------------------------------------------------------------------- a batch while it runs
+
+
+def test_status_line_counts_outcomes_not_the_last_status():
+    from yt_study_buddy.inputs import resolve_sources
+
+    sources, rejected = resolve_sources([Entry(f"https://youtu.be/statusvid{n:02d}") for n in range(8)])
+    view = BatchView()
+    view.apply(("resolved", sources, rejected))
+    states = ["done", "skipped (already in the vault)", "fetching transcript", "writing notes", "saving",
+              "failed (can retry)", "queued", "queued"]
+    for row, state in zip(view.rows.values(), states):
+        row.state = state
+    view.apply(("progress", "success", 3, 8))
+    assert view.status_text == "Processing: 2/8 done · 3 running · 1 failed"
+    assert "success" not in view.status_text
+    view.cancelled = True
+    assert view.status_text.startswith("Processing: 2/8 done · 3 running · 1 failed — stopping")
+
+
+def test_tables_show_no_none_for_a_video_stopped_before_it_started():
+    stopped = {"video_id": "stopvideo01", "url": "https://www.youtube.com/watch?v=stopvideo01",
+               "status": "failed", "error_kind": "cancelled", "error": "stopped at your request",
+               "retryable": True, "title": None, "subject": None, "transcript_method": None,
+               "engine": None, "model": None, "finished_at": "2026-01-01T00:00:00+00:00",
+               "duration": 0.0}
+    [row] = log_rows([stopped])
+    assert row["title"] == "stopvideo01" and row["status"] == "cancelled"
+    assert row["subject"] == row["transcript_method"] == row["engine"] == row["model"] == ""
+    assert "None" not in {str(v) for v in row.values()}
+    [failure] = failure_rows({"stopvideo01": stopped})
+    assert failure["title"] == "stopvideo01" and failure["can retry"] is True
+    assert "None" not in {str(v) for v in failure.values()}
+
+
+def test_registry_allows_one_running_batch_per_folder(tmp_path):
+    import threading
+
+    from yt_study_buddy.webui.jobs import RunnerRegistry
+
+    release = threading.Event()
+
+    class _SlowApp:
+        def resolve(self, entries):
+            release.wait(30)
+            return [], []
+
+        def run(self, sources, rejected):
+            from yt_study_buddy.app import BatchReport
+            from yt_study_buddy.parallel_processor import ProcessingMetrics
+            return BatchReport(results=[], metrics=ProcessingMetrics())
+
+    registry = RunnerRegistry()
+    first = BatchRunner(_SlowApp(), [Entry("x")], Channel())
+    assert registry.start(tmp_path / "notes", first)
+    second = BatchRunner(_SlowApp(), [Entry("y")], Channel())
+    # The same folder spelled differently is the same vault.
+    assert not registry.start(tmp_path / "sub" / ".." / "notes", second) and not second.alive
+    assert registry.active(tmp_path / "notes") is first
+    assert registry.start(tmp_path / "other", second)  # another vault may run at the same time
+    release.set()
+    while not (first.poll(timeout=0.1) and second.poll(timeout=0.1)):
+        pass
+    first._thread.join(10)
+    assert registry.active(tmp_path / "notes") is None
+
+
+def _slow_tube(count: int, latency: float = 0.4):
+    from tests.fakes.youtube import FakeYouTube
+
+    fake = FakeYouTube(latency=latency)
+    ids = [f"slowvideo{n:02d}" for n in range(count)]
+    for n, video_id in enumerate(ids):
+        fake.add_video(video_id, title=f"Slow lecture {n} on entropy")
+    return fake, ids
+
+
+def test_page_redraws_with_stop_and_process_disabled_while_a_batch_runs(monkeypatch, tmp_path):
+    from yt_study_buddy.webui.jobs import STOP_HELP
+
+    fake, ids = _slow_tube(6)
+    with fake:
+        monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", fake.base_url)
+        at = start_app()
+        at.text_area(key="urls").input("\n".join(f"https://youtu.be/{i}" for i in ids))
+        at.button(key="process").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        # The run that started the batch returned with the page redrawn for a running batch.
+        assert busy(at)
+        stop = at.button(key="stop")
+        assert stop.label == "Stop" and not stop.disabled
+        assert stop.help == STOP_HELP and "cancels those waiting" in stop.help
+        page = rendered_text(at)
+        assert "Finish running videos" not in page and "start no new ones" not in page
+        assert any(t.value.startswith(("Processing: ", "Resolving links")) for t in at.text)
+        finish(at)
+    status = [t.value for t in at.text]
+    assert any(s.startswith("Finished: 6 videos") and "6 done, 0 failed" in s for s in status), status
+    assert not [b for b in at.button if b.key == "stop"] and not at.button(key="process").disabled
+
+
+def test_a_second_session_on_the_same_folder_attaches_to_the_running_batch(monkeypatch, tmp_path):
+    fake, ids = _slow_tube(8)
+    with fake:
+        monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", fake.base_url)
+        first = start_app()
+        first.text_area(key="urls").input("\n".join(f"https://youtu.be/{i}" for i in ids))
+        first.sidebar.slider(key="workers").set_value(1)
+        first.button(key="process").click().run()
+        assert busy(first)
+
+        # A reload (or another tab) is a new session: it finds the batch, not a fresh page.
+        second = start_app()
+        assert busy(second), "Process must be disabled while a batch runs on this folder"
+        assert second.button(key="stop").label == "Stop"
+        assert any(t.value.startswith(("Processing: ", "Resolving links")) for t in second.text)
+        # A session on another folder is not blocked.
+        other = start_app()
+        other.sidebar.text_input(key="output").input(str(tmp_path / "elsewhere")).run()
+        assert not busy(other) and not [b for b in other.button if b.key == "stop"]
+
+        second.button(key="stop").click().run()
+        assert second.button(key="stop").disabled  # drawn pressed at once
+        finish(second)
+        finish(first)
+    for at in (first, second):
+        summary = next(t.value for t in at.text if t.value.startswith("Finished:"))
+        assert "Stopped early: stopped at your request" in summary, summary
+        assert "cancelled" in summary and " 0 failed" in summary, summary
+    table = first.dataframe[0].value
+    done = sum(table["state"] == "done")
+    assert set(table["state"]) <= {"done", "cancelled"} and (table["state"] == "cancelled").any()
+    notes = [p for p in (tmp_path / "notes").rglob("*.md") if ".study-buddy" not in p.parts
+             and "Assessment" not in p.name]
+    assert len(notes) == done
+    # The batch is over: either session may start another.
+    assert not busy(first) and not busy(second)

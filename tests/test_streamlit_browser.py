@@ -165,3 +165,64 @@ def test_process_videos_in_a_real_browser(streamlit_server, tmp_path):
         finally:
             browser.close()
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+def test_stop_in_a_real_browser_cancels_waiting_videos_and_keeps_finished_notes(streamlit_server, fake_tube):
+    url, vault, log = streamlit_server
+    fake_tube.latency = 0.4  # every request is slow: the batch is still running when we look
+    ids = [f"stopbrowse{n}" for n in range(10)]
+    for n, video_id in enumerate(ids):
+        fake_tube.add_video(video_id, title=f"Stoppable lecture {n} on entropy")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("heading", name="YouTube Study Buddy").wait_for(timeout=STARTUP_SECONDS * 1000)
+            # One video at a time: after the first note, most videos are still waiting their turn.
+            page.get_by_test_id("stSidebar").get_by_text("Enable Parallel Processing").click()
+            box = page.get_by_label("YouTube URLs (one per line)")
+            box.fill("\n".join(f"https://youtu.be/{i}" for i in ids))
+            box.press("Control+Enter")
+            process = page.get_by_role("button", name="Process Videos")
+            process.click()
+
+            # The page redraws for a running batch: Stop shown, Process disabled, counts in the status.
+            stop = page.get_by_role("button", name="Stop")
+            stop.wait_for(timeout=30_000)
+            assert process.is_disabled()
+            page.get_by_text(re.compile(r"Processing: \d+/10 done · \d+ running")).first.wait_for(timeout=30_000)
+            deadline = time.monotonic() + BATCH_SECONDS
+            while not _notes(vault):
+                assert time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
+                time.sleep(0.2)
+            assert stop.is_visible() and process.is_disabled()
+            page.screenshot(path=str(vault.parent / "running.png"), full_page=True)
+            # A reload is a new session: it finds the running batch, its Stop, and Process stays disabled.
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_role("heading", name="YouTube Study Buddy").wait_for(timeout=STARTUP_SECONDS * 1000)
+            stop.wait_for(timeout=30_000)
+            assert process.is_disabled()
+            stop.click()
+
+            finished = page.get_by_text(re.compile(r"Finished: 10 videos"))
+            finished.wait_for(timeout=BATCH_SECONDS * 1000)
+            summary = finished.inner_text()
+            page.get_by_role("button", name="Process Videos").and_(
+                page.locator("button:not([disabled])")).wait_for(timeout=30_000)
+            assert page.get_by_role("button", name="Stop").count() == 0
+        finally:
+            browser.close()
+    done = len(_notes(vault))
+    match = re.search(r"(\d+) done, 0 failed, (\d+) cancelled\. Stopped early: stopped at your request", summary)
+    assert match, summary
+    assert int(match.group(1)) == done >= 1 and done + int(match.group(2)) == 10, summary
+    # The videos never finished are logged as cancelled and retryable; the finished notes are kept.
+    import json
+
+    records = [json.loads(line) for line in (vault / ".study-buddy" / "jobs.jsonl").read_text().splitlines()]
+    latest = {r["video_id"]: r for r in records}
+    assert sorted(latest) == sorted(ids)
+    cancelled = [r for r in latest.values() if r["status"] == "failed"]
+    assert len(cancelled) == 10 - done and all(r["error_kind"] == "cancelled" and r["retryable"] for r in cancelled)
+    assert "Traceback" not in log.read_text(errors="replace")

@@ -1,8 +1,11 @@
 """Run a batch in a background thread and turn its reports into what the page shows.
 
 Worker threads never touch Streamlit: the library's callbacks only put
-messages on a ``queue.Queue``. The script thread drains the queue with
-``BatchRunner.poll`` and renders ``BatchView``. No Streamlit import here.
+messages on a ``queue.Queue``. Script threads drain the queue with
+``BatchRunner.poll`` and render ``BatchView``; several browser sessions may
+follow one batch, so folding and reading the view happen under the runner's
+lock. ``RunnerRegistry`` keeps the one running batch per vault, so a reloaded
+page finds it again. No Streamlit import here.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ __all__ = [
     "JobRow",
     "BatchView",
     "BatchRunner",
+    "RunnerRegistry",
+    "STOP_HELP",
     "save_uploads",
     "read_uploaded_list",
     "entries_from_text",
@@ -38,6 +43,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 UPLOADS_FOLDER = "uploads"
+
+#: What Stop really does (see BatchRunner.cancel); shown as the button's tooltip.
+STOP_HELP = ("Starts no new videos and cancels those waiting their turn; a request already in "
+             "flight finishes first. Finished notes and paid work are kept: notes generated for a "
+             "stopped video are reused when you retry it.")
+
+_RUNNING_STATES = frozenset({"fetching transcript", "writing notes", "saving"})
 
 _STATE_BY_STAGE = {
     Stage.QUEUED: "queued",
@@ -91,8 +103,9 @@ class JobRow:
         seconds = self.seconds
         if seconds is None and self.started is not None:
             seconds = max(0.0, now - self.started)
+        # Text, so a video that has not started shows an empty cell rather than "None".
         return {"title": self.title or self.url, "state": self.state,
-                "time (s)": None if seconds is None else round(seconds, 1),
+                "time (s)": "" if seconds is None else f"{seconds:.1f}",
                 "method": self.method, "error": self.error}
 
 
@@ -120,6 +133,20 @@ class BatchView:
             return 1.0
         return min(1.0, self.completed / self.total) if self.total else 0.0
 
+    def counts(self) -> dict[str, int]:
+        """Videos of the batch by outcome so far: done, running, failed, cancelled (rejects excluded)."""
+        counts = {"done": 0, "running": 0, "failed": 0, "cancelled": 0}
+        for row in self.rows.values():
+            if row.state in ("done", _STATE_BY_STAGE[Stage.SKIPPED]):
+                counts["done"] += 1
+            elif row.state in _RUNNING_STATES:
+                counts["running"] += 1
+            elif row.state.startswith("failed"):
+                counts["failed"] += 1
+            elif row.state in ("cancelled", "not started"):
+                counts["cancelled"] += 1
+        return counts
+
     @property
     def status_text(self) -> str:
         """One line for under the progress bar."""
@@ -127,7 +154,13 @@ class BatchView:
             return self.error or self.summary
         if not self.total:
             return "Resolving links (playlists are expanded)…"
-        return f"Processing: {self.completed}/{self.total} videos ({self.status})"
+        counts = self.counts()
+        parts = [f"Processing: {counts['done']}/{self.total} done", f"{counts['running']} running"]
+        parts += [f"{counts[k]} {k}" for k in ("failed", "cancelled") if counts[k]]
+        text = " · ".join(parts)
+        if self.cancelled:
+            text += " — stopping: waiting videos are cancelled, requests in flight finish"
+        return text
 
     def table(self, now: float | None = None) -> list[dict[str, Any]]:
         """Rows of the live table, in input order."""
@@ -186,24 +219,37 @@ class BatchView:
             row.state, row.error = "done", ""
         elif result.error_kind == "cancelled":
             row.state, row.error = "cancelled", redact(result.error or "")
+        elif not getattr(result, "started", True):
+            row.state, row.error = "not started", redact(result.error or "")
         else:
             row.state = "failed (can retry)" if result.retryable else "failed"
             row.error = redact(result.error or "")
 
     def _apply_report(self, report: Any) -> None:
         self.report = report
-        for result in report.results:
-            if result.video_id != "invalid":
-                self._apply_result(result)
-        m = report.metrics
+        videos = [r for r in report.results if r.video_id != "invalid"]
+        for result in videos:
+            self._apply_result(result)
+        # Counted from the results themselves: rejected inputs are not videos, stopped ones not failures.
+        count = {"done": 0, "failed": 0, "already in the vault": 0, "cancelled": 0, "not started": 0}
+        for r in videos:
+            if r.skipped:
+                count["already in the vault"] += 1
+            elif r.success:
+                count["done"] += 1
+            elif r.error_kind == "cancelled":
+                count["cancelled"] += 1
+            elif not getattr(r, "started", True):
+                count["not started"] += 1
+            else:
+                count["failed"] += 1
+        rejected = len(report.results) - len(videos)
         wall = time.monotonic() - self.started_at
-        cancelled = sum(1 for r in report.results if not r.success and r.error_kind == "cancelled")
-        parts = [f"{m.successful} done", f"{m.failed - cancelled} failed"]
-        if m.skipped:
-            parts.append(f"{m.skipped} already in the vault")
-        if cancelled:
-            parts.append(f"{cancelled} cancelled")
-        self.summary = f"Finished: {m.total_videos} videos in {wall:.1f} s — " + ", ".join(parts)
+        parts = [f"{count['done']} done", f"{count['failed']} failed"]
+        parts += [f"{n} {name}" for name, n in list(count.items())[2:] if n]
+        if rejected:
+            parts.append(f"{rejected} input{'s' if rejected != 1 else ''} rejected")
+        self.summary = f"Finished: {len(videos)} videos in {wall:.1f} s — " + ", ".join(parts)
         if report.interrupted or self.cancelled:
             self.summary += f". Stopped early: {report.stop_reason or 'stopped at your request'}"
         if report.links_written:
@@ -218,6 +264,10 @@ class BatchRunner:
         self.entries = list(entries)
         self.channel = channel
         self.view = BatchView()
+        #: the registry key of the vault it writes to (set by RunnerRegistry.start)
+        self.folder: str | None = None
+        #: held while folding messages into the view or reading it (sessions share a runner)
+        self.lock = threading.RLock()
         self._thread = threading.Thread(target=self._work, name="study-buddy-batch", daemon=True)
 
     def start(self) -> "BatchRunner":
@@ -251,15 +301,21 @@ class BatchRunner:
             message = self.channel.queue.get(timeout=timeout) if timeout > 0 else self.channel.queue.get_nowait()
         except queue.Empty:
             return self.view.finished
-        while True:
-            self.view.apply(message)
-            try:
-                message = self.channel.queue.get_nowait()
-            except queue.Empty:
-                return self.view.finished
+        # Under the lock: messages taken by two sessions must still be applied in queue order.
+        with self.lock:
+            while True:
+                self.view.apply(message)
+                try:
+                    message = self.channel.queue.get_nowait()
+                except queue.Empty:
+                    return self.view.finished
 
     def cancel(self) -> None:
-        """Ask the batch to stop starting videos and cancel waits (call from the script thread)."""
+        """Stop starting videos and cancel those waiting on a limiter or between stages.
+
+        A network call already in flight completes; finished notes stay in the
+        vault and generated-but-unsaved notes stay cached for a retry.
+        """
         self.view.cancelled = True
         self.app.limits.cancel.set()
 
@@ -267,6 +323,44 @@ class BatchRunner:
     def finished(self) -> bool:
         """True once the final message has been folded into the view."""
         return self.view.finished
+
+    @property
+    def alive(self) -> bool:
+        """True while the batch thread runs, whether or not anyone polls the view."""
+        return self._thread.is_alive()
+
+
+class RunnerRegistry:
+    """The running batch of each vault in this process, so any browser session can find it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runners: dict[str, BatchRunner] = {}
+
+    @staticmethod
+    def key(folder: str | Path) -> str:
+        """The registry key of an output folder: its resolved absolute path."""
+        return str(Path(folder).expanduser().resolve())
+
+    def active(self, folder: str | Path) -> BatchRunner | None:
+        """The batch running on folder, or None."""
+        with self._lock:
+            runner = self._runners.get(self.key(folder))
+            return runner if runner is not None and runner.alive else None
+
+    def start(self, folder: str | Path, runner: BatchRunner) -> bool:
+        """Start runner as folder's batch; False (not started) if another batch runs there."""
+        key = self.key(folder)
+        with self._lock:
+            current = self._runners.get(key)
+            if current is not None and current.alive:
+                return False
+            # Drop batches that ended so the registry holds only live ones and the newest.
+            for old in [k for k, r in self._runners.items() if not r.alive]:
+                del self._runners[old]
+            runner.folder = key
+            self._runners[key] = runner.start()
+            return True
 
 
 def entries_from_text(text: str) -> list[Entry]:
@@ -313,6 +407,12 @@ def read_uploaded_list(folder: str | Path, name: str, data: bytes) -> list[Entry
 
 _LOG_COLUMNS = ("finished_at", "title", "subject", "status", "error", "retryable",
                 "duration", "transcript_method", "engine", "model", "url")
+_TEXT_COLUMNS = frozenset(_LOG_COLUMNS) - {"retryable", "duration"}
+
+
+def _text(value: Any) -> str:
+    """A table cell for a text field: "" for a missing value (never the string "None")."""
+    return "" if value is None else redact(str(value))
 
 
 def log_rows(records: Iterable[Mapping[str, Any]], limit: int = 500) -> list[dict[str, Any]]:
@@ -322,7 +422,11 @@ def log_rows(records: Iterable[Mapping[str, Any]], limit: int = 500) -> list[dic
         row = {}
         for column in _LOG_COLUMNS:
             value = record.get(column)
-            row[column] = redact(value) if isinstance(value, str) else value
+            row[column] = _text(value) if column in _TEXT_COLUMNS else value
+        # A video stopped before its page was read has no title: name it by its id.
+        row["title"] = row["title"] or _text(record.get("video_id"))
+        if record.get("status") == "failed" and record.get("error_kind") == "cancelled":
+            row["status"] = "cancelled"
         rows.append(row)
     return rows
 
@@ -333,8 +437,8 @@ def failure_rows(latest: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]
     for video_id, record in latest.items():
         if record.get("status") != "failed":
             continue
-        rows.append({"title": redact(str(record.get("title") or record.get("url") or video_id)),
-                     "reason": redact(str(record.get("error") or "")),
+        rows.append({"title": _text(record.get("title") or video_id or record.get("url")),
+                     "reason": _text(record.get("error")),
                      "can retry": bool(record.get("retryable")),
-                     "when": record.get("finished_at"), "url": record.get("url")})
+                     "when": _text(record.get("finished_at")), "url": _text(record.get("url"))})
     return rows

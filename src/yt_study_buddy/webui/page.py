@@ -2,7 +2,13 @@
 
 Imports Streamlit at the top: only ``streamlit_app.py`` imports this module,
 never the CLI. Everything a worker thread does goes through ``jobs.Channel``;
-only this script thread calls ``st.*``.
+only script threads call ``st.*``.
+
+A running batch belongs to its output folder, not to a browser session: it is
+kept in a process-wide ``RunnerRegistry`` so a reloaded page (or a second tab)
+finds it, shows its progress and Stop, and cannot start another batch on the
+same vault. Its progress is redrawn by a fragment that reruns on a timer, so
+the rest of the page (buttons, Library, Logs) stays drawn and clickable.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ from ..config import Settings, load_settings, redact
 from ..errors import StudyBuddyError
 from ..inputs import CAPTION_SUFFIXES, Entry
 from .jobs import (
+    STOP_HELP,
     UPLOADS_FOLDER,
     BatchRunner,
     BatchView,
     Channel,
+    RunnerRegistry,
     entries_from_text,
     failure_rows,
     log_rows,
@@ -30,11 +38,11 @@ from .jobs import (
 )
 from .library import build_graph_dot, merge_concepts, read_note_body, safe_markdown, scan_library
 
-__all__ = ["main", "Options", "DEFAULT_OUTPUT", "RUNNER_KEY"]
+__all__ = ["main", "Options", "DEFAULT_OUTPUT", "RUNNER_KEY", "runners"]
 
 DEFAULT_OUTPUT = "./notes"
 RUNNER_KEY = "batch_runner"
-_POLL_SECONDS = 0.25
+_POLL_SECONDS = 0.5
 _ALL_SUBJECTS = "All subjects"
 
 
@@ -50,16 +58,6 @@ class Options:
     engine: str
     model: str | None
     output: Path
-
-
-@dataclass
-class Slots:
-    """Placeholders the script thread refreshes while a batch runs."""
-
-    notice: Any
-    progress: Any
-    status: Any
-    table: Any
 
 
 def sidebar(settings: Settings) -> Options:
@@ -95,8 +93,28 @@ def sidebar(settings: Settings) -> Options:
                    output=Path((output or "").strip() or DEFAULT_OUTPUT).expanduser())
 
 
+@st.cache_resource(show_spinner=False)
+def runners() -> RunnerRegistry:
+    """The process-wide registry of running batches, one per output folder."""
+    return RunnerRegistry()
+
+
 def _runner() -> BatchRunner | None:
     return st.session_state.get(RUNNER_KEY)
+
+
+def attach_runner(options: Options) -> BatchRunner | None:
+    """The batch of the chosen output folder: the one running there (from any session), else this session's last."""
+    key = RunnerRegistry.key(options.output)
+    runner = runners().active(options.output)
+    if runner is None:
+        runner = _runner()
+        if runner is not None and runner.folder != key:
+            runner = None  # another vault's batch: it goes on, and is found again from its folder
+    st.session_state[RUNNER_KEY] = runner
+    if runner is not None:
+        runner.poll()
+    return runner
 
 
 def _busy() -> bool:
@@ -132,21 +150,57 @@ def start_batch(options: Options, gather: Any) -> BatchRunner | None:
         return None
     runner = BatchRunner(app, entries, channel)
     runner.view.notice = app.engine_notice
-    st.session_state[RUNNER_KEY] = runner.start()
+    if not runners().start(options.output, runner):
+        app.close()
+        st.warning(f"A batch is already running on {options.output}: wait for it or stop it.")
+        return None
+    st.session_state[RUNNER_KEY] = runner
     return runner
 
 
-def render_view(view: BatchView, slots: Slots) -> None:
-    """Show the batch's progress, status line and table."""
+def render_view(view: BatchView, runner: BatchRunner | None = None) -> None:
+    """Show the batch's progress, status line, Stop (given a running runner) and table."""
     if view.notice:
-        slots.notice.info(view.notice)
-    slots.progress.progress(view.fraction)
+        st.info(view.notice)
+    st.progress(view.fraction)
     if view.finished and view.error:
-        slots.status.error(view.error)
+        st.error(view.error)
     else:
-        slots.status.text(view.status_text)
+        st.text(view.status_text)
+    if runner is not None and not view.finished:
+        # on_click runs before this redraw, so a pressed Stop is drawn disabled at once.
+        st.button("Stop", key="stop", help=STOP_HELP, disabled=view.cancelled,
+                  on_click=_stop, args=(runner,))
     if view.rows:
-        slots.table.dataframe(view.table(), hide_index=True)
+        st.dataframe(view.table(), hide_index=True)
+
+
+def _stop(runner: BatchRunner) -> None:
+    runner.cancel()
+
+
+def live_batch() -> None:
+    """The running batch's progress and Stop; reruns on a timer, and reruns the page when it ends."""
+    runner = _runner()
+    if runner is None:
+        return
+    finished = runner.poll()
+    with runner.lock:
+        render_view(runner.view, runner)
+    if finished:
+        # Re-enable Process and show the new notes in Library and Logs.
+        st.rerun(scope="app")
+
+
+def batch_area(runner: BatchRunner | None) -> None:
+    """Progress of this session's batch: live while it runs, the final summary after."""
+    if runner is None:
+        return
+    if runner.finished:
+        with runner.lock:
+            render_view(runner.view)
+    else:
+        st.fragment(live_batch, run_every=_POLL_SECONDS)()
 
 
 def process_tab(options: Options) -> None:
@@ -160,12 +214,8 @@ def process_tab(options: Options) -> None:
                                    type=[s.lstrip(".") for s in CAPTION_SUFFIXES],
                                    accept_multiple_files=True, key="caption_files")
     busy = _busy()
-    left, right = st.columns([1, 4])
-    clicked = left.button("Process Videos", type="primary", disabled=busy, key="process")
-    if busy and right.button("Stop", key="stop", help="Finish running videos, start no new ones."):
-        runner = _runner()
-        if runner is not None:
-            runner.cancel()
+    clicked = st.button("Process Videos", type="primary", disabled=busy, key="process",
+                        help="A batch is running: wait for it or press Stop." if busy else None)
     if clicked and not busy:
         def gather(app: YouTubeStudyNotes) -> list[Entry]:
             # Uploads live in the vault's hidden folder: nothing is written outside the output folder.
@@ -178,7 +228,9 @@ def process_tab(options: Options) -> None:
                 entries += [Entry(str(path.resolve()), "uploaded file") for path in saved]
             return entries
 
-        start_batch(options, gather)
+        if start_batch(options, gather):
+            # Redraw now: Process disabled, Stop and the live progress shown.
+            st.rerun()
 
 
 def _open_vault_app(options: Options) -> YouTubeStudyNotes | None:
@@ -269,7 +321,7 @@ def logs_tab(options: Options) -> None:
                      help="Process again each failed video whose error can go away (e.g. a rate limit)."):
             urls = [str(r["url"]) for r in retryable]
             if start_batch(options, lambda _app: [Entry(u, "job log") for u in urls]):
-                st.info(f"Retrying {len(urls)} videos: progress is shown above.")
+                st.rerun()  # progress and Stop are drawn above the tabs
     st.subheader("Failures")
     if failures:
         st.dataframe(failures, hide_index=True)
@@ -282,36 +334,19 @@ def logs_tab(options: Options) -> None:
         st.caption("The job log is empty.")
 
 
-def follow(runner: BatchRunner, slots: Slots) -> None:
-    """Refresh the placeholders from the runner's queue until the batch ends, then rerun."""
-    while not runner.poll(timeout=_POLL_SECONDS):
-        render_view(runner.view, slots)
-    render_view(runner.view, slots)
-    # Rerun so the Library and Logs tabs show the new notes and log entries.
-    st.rerun()
-
-
 def main() -> None:
-    """Draw the page; while a batch runs, keep its progress live."""
+    """Draw the page; while a batch runs, its progress redraws on its own."""
     st.set_page_config(page_title="YouTube Study Buddy", page_icon="📚", layout="wide")
     settings = load_settings()
     options = sidebar(settings)
     st.title("YouTube Study Buddy")
     st.caption("Turn YouTube videos and lecture captions into Obsidian study notes and self-tests.")
-    slots = Slots(notice=st.empty(), progress=st.empty(), status=st.empty(), table=st.empty())
+    # Progress stays above the tabs, visible (with Stop) from any tab.
+    batch_area(attach_runner(options))
     process, library, logs = st.tabs(["Process", "Library", "Logs"])
     with process:
         process_tab(options)
-        # The table sits under the inputs; progress stays above the tabs, visible from any tab.
-        slots.table = st.empty()
     with library:
         library_tab(options)
     with logs:
         logs_tab(options)
-    runner = _runner()
-    if runner is None:
-        return
-    runner.poll()
-    render_view(runner.view, slots)
-    if not runner.finished:
-        follow(runner, slots)
