@@ -120,9 +120,12 @@ def test_ctrl_c_stops_cleanly_with_summary(fake_youtube, tmp_path):
         fake_youtube.add_video(f"intvideo{i:03d}", title=f"Interrupt Lecture {i}",
                                segments=make_segments(["cell", "energy"], 10))
         urls.append(f"https://youtu.be/intvideo{i:03d}")
+    # A shell without job control starts background jobs with SIGINT ignored, and a
+    # child inherits that; restore the default so Python turns SIGINT into Ctrl-C.
     proc = subprocess.Popen([sys.executable, "-m", "yt_study_buddy.cli", *urls, "-p", "-w", "2", "--delay", "0",
                              "-o", str(tmp_path / "vault")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=_cli_env(fake_youtube), cwd=tmp_path)
+                            text=True, env=_cli_env(fake_youtube), cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in proc.stdout:
         lines.append(line)
@@ -131,7 +134,7 @@ def test_ctrl_c_stops_cleanly_with_summary(fake_youtube, tmp_path):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     out = "".join(lines) + out
-    assert proc.returncode == 1
+    assert proc.returncode == 1, out + err
     assert "Traceback" not in out + err
     assert "PROCESSING METRICS" in out and "interrupted" in out.lower()
     done = len([p for p in (tmp_path / "vault").rglob("Interrupt Lecture *.md") if "Assessment" not in p.name])
