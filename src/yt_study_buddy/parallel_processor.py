@@ -160,7 +160,8 @@ class ProcessingMetrics:
                 share = count / self.successful * 100 if self.successful else 0.0
                 lines.append(f"  {method}: {count} ({share:.0f}%)")
         if self.average_time:
-            lines.append(f"Average time per video: {self.average_time:.1f}s")
+            digits = 1 if self.average_time >= 1 else 2
+            lines.append(f"Average time per video: {self.average_time:.{digits}f}s")
         if self.wall_time:
             lines.append(f"Wall time: {self.wall_time:.1f}s")
         if self.usage.get("input_tokens") or self.usage.get("output_tokens"):
