@@ -80,3 +80,35 @@ def test_unreachable_claude_stops_the_batch_after_the_first_video(tmp_path, fake
     assert first.error_kind == "network" and "batch stopped" in first.error
     assert all(r.not_finished for r in rest)
     assert "Claude API" in report.stop_reason
+
+
+def test_a_second_batch_on_the_same_app_runs_after_a_stop(tmp_path, fake_youtube):
+    urls = add_videos(fake_youtube, 3)
+    app = make_app(tmp_path, fake_youtube)
+    assert app.process_urls(urls[:1]).ok
+    app.limits.cancel.set()  # Stop pressed as the first batch ended
+    report = app.process_urls(urls[1:])
+    assert report.ok and not any(r.not_finished for r in report.results)
+
+
+def test_cli_hands_its_flags_to_the_app(tmp_path, fake_youtube, monkeypatch):
+    import yt_study_buddy.cli as cli
+
+    made = []
+
+    class Recording(cli.YouTubeStudyNotes):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(cli, "YouTubeStudyNotes", Recording)
+    monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", fake_youtube.base_url)
+    urls = add_videos(fake_youtube, 1)
+    code = main([*urls, "--delay", "0.3", "-p", "-w", "4", "--lang", "de,en", "--force", "--engine", "offline",
+                 "--subject", "Physics", "--subject-only", "--no-assessments", "-o", str(tmp_path / "v")])
+    assert code == 0
+    app = made[0]
+    assert (app.delay, app.limits.youtube_spacer.interval, app.max_workers) == (0.3, 0.3, 4)
+    assert app.languages == ("de", "en") and app.force and app.subject == "Physics"
+    assert not app.global_context and not app.generate_assessments
+    assert list((tmp_path / "v" / "Physics").glob("*.md")) and not list((tmp_path / "v").rglob("*Assessment.md"))

@@ -509,3 +509,16 @@ def test_more_workers_than_server_allows_recover_from_429s():
     assert limits.claude_backoff.pauses == fake.rate_limited
     # Shared pauses keep the 429s few: far fewer than one per call.
     assert fake.rate_limited < fake.count
+
+
+def test_api_error_text_never_carries_a_custom_key(fake_anthropic):
+    from yt_study_buddy.config import redact
+
+    key = "gateway-token-1234567890"
+    fake_anthropic.api_key = None  # accept any key
+    engine = ClaudeEngine(api_key=key, base_url=fake_anthropic.base_url, max_retries=0)
+    assert redact(f"x {key}") == "x ***"  # the engine registered its key as a secret
+    fake_anthropic.enqueue(400, error_body(400, f"bad key {key}"))
+    with pytest.raises(ClaudeResponseError) as info:
+        engine.generate_notes(META, make_transcript())
+    assert key not in str(info.value) and key not in info.value.reason
