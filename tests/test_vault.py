@@ -501,3 +501,39 @@ def test_vault_modules_import_no_heavy_libraries():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_same_title_writers_collide_only_without_the_lock(tmp_path, monkeypatch):
+    """Four threads write same-title notes at the same instant, each write slowed down."""
+    import time
+
+    import yt_study_buddy.vault as vault_module
+
+    real_write = vault_module.atomic_write_text
+
+    def slow_write(path, text):
+        time.sleep(0.05)  # widen the window between choosing a file name and writing it
+        real_write(path, text)
+
+    monkeypatch.setattr(vault_module, "atomic_write_text", slow_write)
+    vault = Vault(tmp_path)
+    ids = [f"race{i:07d}" for i in range(4)]
+    gate = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def work(vid):
+        try:
+            gate.wait()
+            vault.write_note(**make_job(vid, "Same Title"))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(vid,)) for vid in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    notes = [p for p in tmp_path.rglob("*.md") if "Assessment" not in p.name]
+    assert sorted(split_front_matter(p.read_text(encoding="utf-8"))[0]["video_id"] for p in notes) == ids
+    assert len(list(tmp_path.rglob("*.md"))) == 8
