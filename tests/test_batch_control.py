@@ -112,3 +112,28 @@ def test_cli_hands_its_flags_to_the_app(tmp_path, fake_youtube, monkeypatch):
     assert app.languages == ("de", "en") and app.force and app.subject == "Physics"
     assert not app.global_context and not app.generate_assessments
     assert list((tmp_path / "v" / "Physics").glob("*.md")) and not list((tmp_path / "v").rglob("*Assessment.md"))
+
+
+@pytest.mark.parametrize("block_retries, blocks, ok", [(None, 2, True), (1, 2, False)])
+def test_a_block_that_lifts_is_retried_through_a_proxy(tmp_path, block_retries, blocks, ok):
+    """With --proxy the default allows 3 retries after a block; the breaker counts each block."""
+    from tests.fakes.socks import FakeSocks5Server
+    from tests.fakes.youtube import FakeYouTube, make_segments
+    from yt_study_buddy.config import Settings
+    from yt_study_buddy.limits import ServiceLimits
+
+    with FakeYouTube() as fake:
+        fake.add_video("liftblock01", title="Blocked for a while", segments=make_segments(["orbit"], 10))
+        port = int(fake.base_url.rsplit(":", 1)[1])
+        with FakeSocks5Server(routes={"youtube.fake": ("127.0.0.1", port)}) as socks:
+            options = {} if block_retries is None else {"block_retries": block_retries}
+            app = YouTubeStudyNotes(base_dir=tmp_path / "v", settings=Settings(youtube_base_url="http://youtube.fake"),
+                                    engine="offline", proxy=socks.url("socks5h"), delay=0,
+                                    limits=ServiceLimits(youtube_delay=0, youtube_cooldown=0.05), **options)
+            app.youtube.ytdlp_extractors = []  # no fallback: the retries must do it
+            fake.block_next_watches = blocks
+            report = app.process_urls(["https://youtu.be/liftblock01"])
+    assert report.ok is ok
+    assert app.limits.youtube_breaker.trips == blocks
+    if not ok:
+        assert report.results[0].error_kind == "blocked" and report.results[0].retryable

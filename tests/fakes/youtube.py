@@ -124,6 +124,8 @@ class FakeYouTube:
         self.consent_wall = False
         #: make /oembed answer 500 (to exercise the yt-dlp metadata fallback)
         self.fail_oembed = False
+        #: the next N /watch requests answer 429 (a block that lifts), whatever the video
+        self.block_next_watches = 0
         self.videos: dict[str, FakeVideo] = {}
         self.playlists: dict[str, tuple[str, list[str]]] = {}
         self.requests: list[RequestRecord] = []
@@ -224,6 +226,14 @@ class FakeYouTube:
             delay = self.latency + (self.slow_latency if video and video.scenario == "slow" else 0)
             if delay > 0:
                 time.sleep(delay)
+            with self._lock:
+                blocked = parts.path == "/watch" and self.block_next_watches > 0
+                if blocked:
+                    self.block_next_watches -= 1
+            if blocked:
+                # A temporary IP block: the next watch pages answer 429, then all is well.
+                handler.send_bytes(429, b"<html><body>Too Many Requests</body></html>", "text/html")
+                return
             self._dispatch(handler, parts.path, query, body, video)
         finally:
             with self._lock:
