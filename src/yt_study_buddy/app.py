@@ -257,10 +257,9 @@ class YouTubeStudyNotes:
                 if attempt > self.block_retries:
                     raise
                 if self._tor is not None:
-                    # A fresh circuit usually means a fresh exit IP.
+                    # A fresh circuit usually means a fresh exit IP; rotate() also gives
+                    # every worker new SOCKS credentials, which new connections pick up.
                     self._tor.rotate(limits.cancel)
-                    if self._proxy_pool is not None:
-                        self._proxy_pool.rotate_all()
                     self.youtube.reset_connections()
                 continue
             limits.youtube_breaker.record_success()
