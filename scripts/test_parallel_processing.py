@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from yt_study_buddy.errors import StudyBuddyError  # noqa: E402
-from yt_study_buddy.limits import StartSpacer  # noqa: E402
-from yt_study_buddy.parallel_processor import ParallelVideoProcessor, ProcessingResult  # noqa: E402
+from yt_study_buddy.batch.limits import StartSpacer  # noqa: E402
+from yt_study_buddy.batch.pool import ParallelVideoProcessor, ProcessingResult  # noqa: E402
 
 REAL_URLS = [
     "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
@@ -33,7 +33,7 @@ REAL_URLS = [
 
 def make_job(client, spacer: StartSpacer):
     """Return a function that fetches one video's transcript and title."""
-    from yt_study_buddy.urls import parse_video_id
+    from yt_study_buddy.sources.urls import parse_video_id
 
     def process_video(url: str) -> ProcessingResult:
         start = time.perf_counter()
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--delay", type=float, default=0.0, help="spacing between video starts")
     args = p.parse_args(argv)
 
-    from yt_study_buddy.youtube import YouTubeClient
+    from yt_study_buddy.sources.youtube import YouTubeClient
 
     fake = None
     if args.real:

@@ -7,9 +7,9 @@ import pytest
 from tests.fakes.anthropic import DEFAULT_KEY
 from tests.test_pipeline import add_videos, make_app
 from yt_study_buddy import YouTubeStudyNotes
-from yt_study_buddy.cli import main
+from yt_study_buddy.cli.command import main
 from yt_study_buddy.errors import InputError
-from yt_study_buddy.inputs import Entry
+from yt_study_buddy.sources.inputs import Entry
 
 
 def test_rejected_key_then_fixed_key_retries_every_video(tmp_path, fake_youtube, fake_anthropic):
@@ -26,7 +26,7 @@ def test_rejected_key_then_fixed_key_retries_every_video(tmp_path, fake_youtube,
 
 
 def test_unreachable_tor_stops_the_batch_once(tmp_path, fake_youtube):
-    from yt_study_buddy.tor import TorConfig
+    from yt_study_buddy.net.tor import TorConfig
 
     urls = add_videos(fake_youtube, 3)
     app = make_app(tmp_path, fake_youtube, tor=True, tor_config=TorConfig(control_port=1, socks_port=2))
@@ -65,8 +65,8 @@ def test_engine_claude_without_a_key_is_a_usage_error(tmp_path, capsys):
 
 def test_unreachable_claude_stops_the_batch_after_the_first_video(tmp_path, fake_youtube):
     from tests.fakes.anthropic import FakeAnthropic
-    from yt_study_buddy.claude import ClaudeEngine
-    from yt_study_buddy.limits import ServiceLimits
+    from yt_study_buddy.notes.claude import ClaudeEngine
+    from yt_study_buddy.batch.limits import ServiceLimits
 
     urls = add_videos(fake_youtube, 3)
     with FakeAnthropic() as gone:
@@ -92,7 +92,7 @@ def test_a_second_batch_on_the_same_app_runs_after_a_stop(tmp_path, fake_youtube
 
 
 def test_cli_hands_its_flags_to_the_app(tmp_path, fake_youtube, monkeypatch):
-    import yt_study_buddy.cli as cli
+    import yt_study_buddy.cli.command as cli
 
     made = []
 
@@ -120,7 +120,7 @@ def test_a_block_that_lifts_is_retried_through_a_proxy(tmp_path, block_retries, 
     from tests.fakes.socks import FakeSocks5Server
     from tests.fakes.youtube import FakeYouTube, make_segments
     from yt_study_buddy.config import Settings
-    from yt_study_buddy.limits import ServiceLimits
+    from yt_study_buddy.batch.limits import ServiceLimits
 
     with FakeYouTube() as fake:
         fake.add_video("liftblock01", title="Blocked for a while", segments=make_segments(["orbit"], 10))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yt_study_buddy.youtube import YouTubeClient
+from yt_study_buddy.sources.youtube import YouTubeClient
 
 pytestmark = pytest.mark.network
 

@@ -12,7 +12,7 @@ from tests.fakes.anthropic import DEFAULT_KEY, error_body
 from tests.fakes.youtube import make_segments
 from yt_study_buddy import YouTubeStudyNotes
 from yt_study_buddy.config import Settings
-from yt_study_buddy.limits import ServiceLimits
+from yt_study_buddy.batch.limits import ServiceLimits
 
 TOPICS = [
     ["gradient", "descent", "learning", "rate", "loss"],
@@ -173,7 +173,7 @@ def test_spend_limit_keeps_finished_work_and_stops(tmp_path, fake_youtube, fake_
 
 
 def test_notes_paid_for_are_not_paid_again_after_assessment_failure(tmp_path, fake_youtube, fake_anthropic):
-    from yt_study_buddy.claude import ClaudeEngine
+    from yt_study_buddy.notes.claude import ClaudeEngine
     from yt_study_buddy.errors import ClaudeRateLimited
 
     class AssessmentFailsOnce(ClaudeEngine):
@@ -195,8 +195,8 @@ def test_notes_paid_for_are_not_paid_again_after_assessment_failure(tmp_path, fa
 
 def test_streamed_notes_are_not_paid_again_when_the_study_data_call_fails(tmp_path, fake_youtube,
                                                                             fake_anthropic):
-    from yt_study_buddy import prompts
-    from yt_study_buddy.claude import ClaudeEngine
+    from yt_study_buddy.notes import prompts
+    from yt_study_buddy.notes.claude import ClaudeEngine
     from yt_study_buddy.errors import ClaudeRateLimited
 
     class StudyDataFails(ClaudeEngine):

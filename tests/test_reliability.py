@@ -18,7 +18,7 @@ from tests.fakes.youtube import FakeYouTube, make_segments
 from tests.guard.loopback import guarded_env
 from yt_study_buddy import YouTubeStudyNotes
 from yt_study_buddy.config import Settings
-from yt_study_buddy.limits import ServiceLimits
+from yt_study_buddy.batch.limits import ServiceLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "lectures.txt"
@@ -98,7 +98,7 @@ def test_proxy_carries_every_youtube_request(tmp_path):
 
 
 def test_tor_block_rotates_circuit_and_retries(tmp_path, tor_cookie):
-    from yt_study_buddy.tor import TorConfig
+    from yt_study_buddy.net.tor import TorConfig
 
     with FakeYouTube() as fake:
         port = int(fake.base_url.rsplit(":", 1)[1])

@@ -5,11 +5,11 @@ The library API the CLI and the Streamlit app are built on.
 
 __version__ = "0.1.0"
 
-from .app import BatchReport, YouTubeStudyNotes
-from .errors import StudyBuddyError
-from .events import JobEvent, Stage
-from .limits import ServiceLimits
-from .parallel_processor import ParallelVideoProcessor, ProcessingMetrics, ProcessingResult
+from yt_study_buddy.app import BatchReport, YouTubeStudyNotes
+from yt_study_buddy.errors import StudyBuddyError
+from yt_study_buddy.events import JobEvent, Stage
+from yt_study_buddy.batch.limits import ServiceLimits
+from yt_study_buddy.batch.pool import ParallelVideoProcessor, ProcessingMetrics, ProcessingResult
 
 __all__ = [
     "__version__",

@@ -17,18 +17,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .config import Settings, load_settings, redact
-from .errors import (
+from yt_study_buddy.config import Settings, load_settings, redact
+from yt_study_buddy.errors import (
     Cancelled,
     InputError,
     StudyBuddyError,
     YouTubeBlocked,
 )
-from .events import EventSink, JobEvent, Stage, safe_emit
-from .inputs import Entry, Rejected, collect_entries, resolve_sources, source_for
-from .limits import ServiceLimits
-from .models import Assessment, AssessmentQuestion, NotesResult, Source, Transcript, VideoMeta
-from .parallel_processor import (
+from yt_study_buddy.events import EventSink, JobEvent, Stage, safe_emit
+from yt_study_buddy.sources.inputs import Entry, Rejected, collect_entries, resolve_sources, source_for
+from yt_study_buddy.batch.limits import ServiceLimits
+from yt_study_buddy.notes.engine import NoteEngine
+from yt_study_buddy.models import Assessment, AssessmentQuestion, NotesResult, Source, Transcript, VideoMeta
+from yt_study_buddy.batch.pool import (
     MAX_WORKERS,
     MIN_WORKERS,
     ParallelVideoProcessor,
@@ -88,7 +89,7 @@ class YouTubeStudyNotes:
         progress_callback: ProgressCallback | None = None,
         result_callback: ResultCallback | None = None,
         event_sink: EventSink | None = None,
-        note_engine: Any = None,
+        note_engine: NoteEngine | None = None,
         youtube_client: Any = None,
         block_retries: int | None = None,
     ):
@@ -101,7 +102,7 @@ class YouTubeStudyNotes:
         if tor and proxy:
             raise InputError("use either --tor or --proxy, not both")
         if proxy:
-            from .proxy import validate_proxy_url
+            from yt_study_buddy.net.proxy import validate_proxy_url
 
             proxy = validate_proxy_url(proxy)
         self.settings = settings or load_settings()
@@ -137,9 +138,9 @@ class YouTubeStudyNotes:
         self.batch_id = ""
         self.engine_notice: str | None = None
 
-        from .joblog import JobLog
-        from .transcript_cache import TranscriptCache
-        from .vault import Vault
+        from yt_study_buddy.vault.joblog import JobLog
+        from yt_study_buddy.sources.caches import TranscriptCache
+        from yt_study_buddy.vault.store import Vault
 
         self.vault = Vault(base_dir)
         self.knowledge_graph = self.vault.graph
@@ -156,14 +157,14 @@ class YouTubeStudyNotes:
     # -- services, created on first use -------------------------------------------------
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> NoteEngine:
         """The note engine (Claude or offline), created on first use."""
         with self._init_lock:
             if self._engine is None:
                 self._engine = self._make_engine()
             return self._engine
 
-    def _make_engine(self) -> Any:
+    def _make_engine(self) -> NoteEngine:
         choice = self._engine_choice
         if choice == "auto":
             choice = "claude" if self.settings.has_api_key else "offline"
@@ -173,12 +174,12 @@ class YouTubeStudyNotes:
             if not self.settings.has_api_key:
                 raise InputError("--engine claude needs an API key: set ANTHROPIC_API_KEY "
                                  "(or put it in a .env file), or use --engine offline")
-            from .claude import ClaudeEngine
+            from yt_study_buddy.notes.claude import ClaudeEngine
 
             return ClaudeEngine(api_key=self.settings.api_key or "",
                                 base_url=self.settings.anthropic_base_url,
                                 model=self._model, limits=self.limits)
-        from .offline_engine import OfflineEngine
+        from yt_study_buddy.notes.offline import OfflineEngine
 
         return OfflineEngine()
 
@@ -194,10 +195,10 @@ class YouTubeStudyNotes:
         """
         with self._net_lock:
             if self._proxy_pool is None and (self._tor_enabled or self._proxy):
-                from .proxy import ProxyPool
+                from yt_study_buddy.net.proxy import ProxyPool
 
                 if self._tor_enabled:
-                    from .tor import TorConfig, TorController
+                    from yt_study_buddy.net.tor import TorConfig, TorController
 
                     config = self._tor_config or TorConfig(password=self.settings.tor_control_password)
                     tor = TorController(config)
@@ -219,7 +220,7 @@ class YouTubeStudyNotes:
         pool = self.proxy_pool  # outside _init_lock: it takes the lock itself
         with self._init_lock:
             if self._youtube is None:
-                from .youtube import YouTubeClient
+                from yt_study_buddy.sources.youtube import YouTubeClient
 
                 self._youtube = YouTubeClient(
                     base_url=self.settings.youtube_base_url,
@@ -283,7 +284,7 @@ class YouTubeStudyNotes:
             self.transcript_cache.put(transcript)
         if meta is None:
             meta = self._youtube_call(lambda: self.youtube.fetch_metadata(source.video_id), spaced=spaced)
-            from .atomic import atomic_write_json
+            from yt_study_buddy.vault.atomic import atomic_write_json
 
             atomic_write_json(self._meta_cache_path(source.video_id), meta.__dict__)
         return meta, transcript, method
@@ -300,7 +301,7 @@ class YouTubeStudyNotes:
     def _generated_path(self, video_id: str) -> Path:
         return self.vault.hidden / "generated" / f"{video_id}.json"
 
-    def _load_generated(self, video_id: str, engine: Any
+    def _load_generated(self, video_id: str, engine: NoteEngine
                         ) -> tuple[NotesResult | None, Assessment | None, str | None]:
         path = self._generated_path(video_id)
         if self.force or not path.is_file():
@@ -323,9 +324,9 @@ class YouTubeStudyNotes:
             assessment.usage = {}
         return notes, assessment, draft if isinstance(draft, str) else None
 
-    def _save_generated(self, video_id: str, engine: Any, notes: NotesResult | None,
+    def _save_generated(self, video_id: str, engine: NoteEngine, notes: NotesResult | None,
                         assessment: Assessment | None, *, draft: str | None = None) -> None:
-        from .atomic import atomic_write_json
+        from yt_study_buddy.vault.atomic import atomic_write_json
 
         payload = {"engine": engine.name, "model": engine.model,
                    "notes": asdict(notes) if notes is not None else None,
@@ -344,7 +345,7 @@ class YouTubeStudyNotes:
 
     def _load(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
         if source.is_local:
-            from .captions import load_caption_file
+            from yt_study_buddy.sources.captions import load_caption_file
 
             _, meta, transcript = load_caption_file(source.path or source.url)
             return meta, transcript, transcript.method
@@ -378,14 +379,12 @@ class YouTubeStudyNotes:
             result.engine, result.model = engine.name, engine.model
             notes, assessment, draft = self._load_generated(source.video_id, engine)
             if notes is None:
-                options: dict[str, Any] = {}
-                if getattr(engine, "supports_drafts", False):
-                    options["draft"] = draft
-                    options["on_draft"] = lambda markdown, usage: self._save_generated(
-                        source.video_id, engine, None, None, draft=markdown)
-                notes = engine.generate_notes(meta, transcript, self._subjects_snapshot, **options)
+                notes = engine.generate_notes(
+                    meta, transcript, self._subjects_snapshot, draft=draft,
+                    on_draft=lambda markdown, usage: self._save_generated(
+                        source.video_id, engine, None, None, draft=markdown))
                 self._save_generated(source.video_id, engine, notes, None)
-            from .categorize import choose_subject
+            from yt_study_buddy.notes.categorize import choose_subject
 
             subject = choose_subject(explicit=self.subject, auto_categorize=self.auto_categorize,
                                      suggestion=notes.subject, text=transcript.text,

@@ -1,4 +1,4 @@
-"""Run a batch in a background thread and turn its reports into what the page shows.
+"""Stage webui: run a batch in a background thread and turn its reports into what the page shows.
 
 Worker threads never touch Streamlit: the library's callbacks only put
 messages on a ``queue.Queue``. Script threads drain the queue with
@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..atomic import atomic_write_bytes
-from ..config import redact
-from ..errors import InputError, StudyBuddyError
-from ..events import JobEvent, Stage
-from ..filenames import safe_filename
-from ..inputs import CAPTION_SUFFIXES, Entry, read_list_file
+from yt_study_buddy.vault.atomic import atomic_write_bytes
+from yt_study_buddy.config import redact
+from yt_study_buddy.errors import InputError, StudyBuddyError
+from yt_study_buddy.events import JobEvent, Stage
+from yt_study_buddy.vault.filenames import safe_filename
+from yt_study_buddy.sources.inputs import CAPTION_SUFFIXES, Entry, read_list_file
 
 __all__ = [
     "Channel",

@@ -1,4 +1,4 @@
-"""Read the vault for the web app: notes by subject, safe markdown, the graph as DOT text.
+"""Stage webui: read the vault for the web app: notes by subject, safe markdown, the graph as DOT text.
 
 Standard library plus ``render`` only; nothing here calls Streamlit, so it is
 tested directly. Reading is read-only: browsing a vault never writes to it.
@@ -12,7 +12,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..render import ASSESSMENT_TYPE, NOTE_TYPE, split_front_matter
+from yt_study_buddy.vault.render import ASSESSMENT_TYPE, NOTE_TYPE, split_front_matter
 
 __all__ = [
     "LibraryNote",

@@ -1,4 +1,4 @@
-"""The Streamlit page: sidebar options, Process, Library and Logs tabs.
+"""Stage webui: the Streamlit page: sidebar options, Process, Library and Logs tabs.
 
 Imports Streamlit at the top: only ``streamlit_app.py`` imports this module,
 never the CLI. Everything a worker thread does goes through ``jobs.Channel``;
@@ -19,11 +19,11 @@ from typing import Any
 
 import streamlit as st
 
-from ..app import ENGINES, YouTubeStudyNotes
-from ..config import Settings, load_settings, redact
-from ..errors import StudyBuddyError
-from ..inputs import CAPTION_SUFFIXES, Entry
-from .jobs import (
+from yt_study_buddy.app import ENGINES, YouTubeStudyNotes
+from yt_study_buddy.config import Settings, load_settings, redact
+from yt_study_buddy.errors import StudyBuddyError
+from yt_study_buddy.sources.inputs import CAPTION_SUFFIXES, Entry
+from yt_study_buddy.webui.jobs import (
     STOP_HELP,
     UPLOADS_FOLDER,
     BatchRunner,
@@ -36,7 +36,7 @@ from .jobs import (
     read_uploaded_list,
     save_uploads,
 )
-from .library import build_graph_dot, merge_concepts, read_note_body, safe_markdown, scan_library
+from yt_study_buddy.webui.library import build_graph_dot, merge_concepts, read_note_body, safe_markdown, scan_library
 
 __all__ = ["main", "Options", "DEFAULT_OUTPUT", "RUNNER_KEY", "runners"]
 

@@ -1,0 +1,1 @@
+"""Stage batch: the worker pool and the shared limits (spacing, backoff, circuit breaker)."""

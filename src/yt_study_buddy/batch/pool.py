@@ -1,0 +1,335 @@
+"""Stage batch: parallel video processing for batches of URLs.
+
+A thread pool runs one job per video. Threads suit the work: it waits on
+YouTube and Claude, not the CPU. What keeps the batch polite lives in the
+job itself (per-service limits shared by the workers, see ``limits.py``), so
+the submit loop never sleeps and results are collected as soon as they land.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Sequence, TextIO
+
+from yt_study_buddy.config import redact
+from yt_study_buddy.errors import Cancelled
+from yt_study_buddy.batch.limits import StartSpacer
+
+__all__ = [
+    "ProcessingResult",
+    "ProcessingMetrics",
+    "ParallelVideoProcessor",
+    "ProgressCallback",
+    "ResultCallback",
+    "MIN_WORKERS",
+    "MAX_WORKERS",
+]
+
+log = logging.getLogger(__name__)
+
+MIN_WORKERS = 1
+MAX_WORKERS = 10
+NOT_STARTED = "not started: the batch was stopped"
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass
+class ProcessingResult:
+    """Result from processing a single video."""
+
+    url: str
+    video_id: str
+    success: bool
+    title: str | None = None
+    filepath: str | None = None
+    error: str | None = None
+    duration_seconds: float = 0.0
+    #: how the transcript was obtained: 'youtube-transcript-api', 'yt-dlp', 'local-file', 'cache'
+    method: str | None = None
+    skipped: bool = False
+    retryable: bool = False
+    fatal: bool = False
+    error_kind: str | None = None
+    subject: str | None = None
+    engine: str | None = None
+    model: str | None = None
+    files: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)
+    #: False for a video the batch never started (stopped, interrupted, preflight failure)
+    started: bool = True
+
+    @property
+    def not_finished(self) -> bool:
+        """True for a video a stopped batch did not start or cancelled midway."""
+        return not self.success and (not self.started or self.error_kind == "cancelled")
+
+    @property
+    def rejected(self) -> bool:
+        """True for an input that was not a usable link or file."""
+        return not self.success and self.video_id == "invalid"
+
+    @property
+    def status(self) -> str:
+        """'skipped', 'success', 'cancelled' or 'failed'."""
+        if self.skipped:
+            return "skipped"
+        if self.success:
+            return "success"
+        return "cancelled" if self.not_finished else "failed"
+
+
+ResultCallback = Callable[[ProcessingResult, int, int], None]
+
+
+class ProcessingMetrics:
+    """Track metrics across parallel processing runs."""
+
+    def __init__(self) -> None:
+        self.total_videos = 0
+        self.successful = 0
+        self.failed = 0
+        self.skipped = 0
+        self.not_finished = 0
+        self.rejected: list[ProcessingResult] = []
+        self.total_time = 0.0
+        self.wall_time = 0.0
+        self.method_counts: dict[str, int] = {}
+        self.failures: list[ProcessingResult] = []
+        self.usage: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def add_result(self, result: ProcessingResult) -> None:
+        """Add a processing result to metrics."""
+        with self._lock:
+            if result.rejected:
+                # Not a video at all: listed, but kept out of the totals and the rate.
+                self.rejected.append(result)
+                return
+            self.total_videos += 1
+            self.total_time += result.duration_seconds
+            if result.skipped:
+                self.skipped += 1
+                return
+            if result.not_finished:
+                self.not_finished += 1
+            elif result.success:
+                self.successful += 1
+                if result.method:
+                    # Methods not known in advance (a new fallback, 'cache') count too.
+                    self.method_counts[result.method] = self.method_counts.get(result.method, 0) + 1
+            else:
+                self.failed += 1
+                self.failures.append(result)
+            for key, value in result.usage.items():
+                self.usage[key] = self.usage.get(key, 0) + int(value)
+
+    @property
+    def success_rate(self) -> float:
+        """Share of videos done (processed now or earlier), 0.0 when there were none."""
+        if not self.total_videos:
+            return 0.0
+        return (self.successful + self.skipped) / self.total_videos
+
+    @property
+    def average_time(self) -> float:
+        """Mean seconds per processed video, 0.0 when there were none."""
+        processed = self.total_videos - self.skipped - self.not_finished
+        return self.total_time / processed if processed > 0 else 0.0
+
+    def summary_lines(self) -> list[str]:
+        """Human-readable summary, one line per fact."""
+        lines = [
+            f"Total videos: {self.total_videos}",
+            f"Succeeded: {self.successful}"
+            + (f"  (already done, skipped: {self.skipped})" if self.skipped else ""),
+            f"Failed: {self.failed}",
+        ]
+        if self.not_finished:
+            lines.append(f"Not finished (batch stopped): {self.not_finished}")
+        if self.rejected:
+            lines.append(f"Rejected inputs: {len(self.rejected)}")
+        lines.append(f"Success rate: {self.success_rate * 100:.1f}%")
+        if self.method_counts:
+            lines.append("Transcript methods:")
+            for method, count in sorted(self.method_counts.items()):
+                share = count / self.successful * 100 if self.successful else 0.0
+                lines.append(f"  {method}: {count} ({share:.0f}%)")
+        if self.average_time:
+            digits = 1 if self.average_time >= 1 else 2
+            lines.append(f"Average time per video: {self.average_time:.{digits}f}s")
+        if self.wall_time:
+            lines.append(f"Wall time: {self.wall_time:.1f}s")
+        if self.usage.get("input_tokens") or self.usage.get("output_tokens"):
+            lines.append(
+                "Claude tokens: {} in, {} out, {} read from cache".format(
+                    self.usage.get("input_tokens", 0),
+                    self.usage.get("output_tokens", 0),
+                    self.usage.get("cache_read_input_tokens", 0),
+                )
+            )
+        for failure in self.failures:
+            hint = " (retryable)" if failure.retryable else ""
+            lines.append(f"  FAILED {failure.title or failure.video_id or failure.url}: {failure.error}{hint}")
+        for item in self.rejected:
+            lines.append(f"  REJECTED {item.url}: {item.error}")
+        return lines
+
+    def print_summary(self, file: TextIO | None = None) -> None:
+        """Print metrics summary."""
+        import sys
+
+        out = file or sys.stdout
+        bar = "=" * 50
+        print(f"\n{bar}\nPROCESSING METRICS\n{bar}", file=out)
+        for line in self.summary_lines():
+            print(line, file=out)
+        print(bar, file=out)
+
+
+class ParallelVideoProcessor:
+    """Process multiple YouTube videos concurrently."""
+
+    def __init__(
+        self,
+        max_workers: int = 3,
+        rate_limit_delay: float = 1.0,
+        progress_callback: ProgressCallback | None = None,
+        result_callback: ResultCallback | None = None,
+        cancel_event: threading.Event | None = None,
+    ):
+        if not MIN_WORKERS <= int(max_workers) <= MAX_WORKERS:
+            raise ValueError(f"max_workers must be between {MIN_WORKERS} and {MAX_WORKERS}, got {max_workers}")
+        if rate_limit_delay < 0:
+            raise ValueError("rate_limit_delay must be >= 0")
+        self.max_workers = int(max_workers)
+        self.rate_limit_delay = rate_limit_delay
+        self.progress_callback = progress_callback
+        self.result_callback = result_callback
+        self.cancel_event = cancel_event or threading.Event()
+        self.interrupted = False
+        self.stop_reason: str | None = None
+
+    def _stop(self, reason: str) -> None:
+        # Set in the worker itself, so no other job starts in between
+        # (e.g. a rejected API key: every other job would fail the same way).
+        if not self.cancel_event.is_set():
+            self.stop_reason = reason
+            self.cancel_event.set()
+
+    def _notify(self, result: ProcessingResult, completed: int, total: int) -> None:
+        # Front-end callbacks run on the collecting thread; a bug in them
+        # is logged and never fails the batch.
+        for callback, args in (
+            (self.progress_callback, (result.status, completed, total)),
+            (self.result_callback, (result, completed, total)),
+        ):
+            if callback is None:
+                continue
+            try:
+                callback(*args)
+            except Exception:  # noqa: BLE001
+                log.warning("progress callback failed", exc_info=True)
+
+    def process_videos_parallel(
+        self,
+        urls: Sequence[str],
+        process_func: Callable[[str], ProcessingResult],
+        *,
+        space_starts: bool = True,
+    ) -> list[ProcessingResult]:
+        """Run process_func on every URL in a thread pool; return results in input order.
+
+        With ``space_starts`` the starts of jobs are spaced by ``rate_limit_delay``
+        inside the workers (never in the submit loop). Callers whose jobs
+        space their own network work (``YouTubeStudyNotes``) pass False.
+        """
+        urls = list(urls)
+        if not urls:
+            return []
+        self.interrupted = False
+        self.stop_reason = None
+        spacer = StartSpacer(self.rate_limit_delay if space_starts else 0.0)
+        cancel = self.cancel_event
+        total = len(urls)
+        results: dict[int, ProcessingResult] = {}
+        completed = 0
+
+        def run(url: str) -> ProcessingResult:
+            spacer.wait(cancel)
+            if cancel.is_set():
+                raise Cancelled(self.stop_reason or NOT_STARTED)
+            result = process_func(url)
+            if result.fatal:
+                self._stop(f"batch stopped: {result.error}")
+            return result
+
+        executor = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="video")
+        futures: dict[Future, int] = {}
+        try:
+            futures = {executor.submit(run, url): i for i, url in enumerate(urls)}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=futures.__getitem__):
+                    index = futures[future]
+                    result = self._result_of(future, urls[index])
+                    results[index] = result
+                    completed += 1
+                    self._notify(result, completed, total)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self._stop("interrupted (Ctrl-C)")
+            running = sum(1 for f in futures if f.running())
+            if running:
+                log.warning("stopping: letting %d running video(s) finish; press Ctrl-C again to quit now",
+                            running)
+        finally:
+            # Not-yet-started jobs are cancelled; running ones see the cancel
+            # event at their next checkpoint and finish quickly.
+            try:
+                executor.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:
+                # A second Ctrl-C: stop waiting; what is still running is abandoned.
+                self.interrupted = True
+                self._stop("interrupted (Ctrl-C)")
+                executor.shutdown(wait=False, cancel_futures=True)
+        for future, index in futures.items():
+            if index in results:
+                continue
+            if not future.done():
+                results[index] = self._cancelled_result(urls[index])
+                results[index].error = "abandoned while running (Ctrl-C twice)"
+                results[index].started = True
+            else:
+                results[index] = self._result_of(future, urls[index])
+            completed += 1
+            self._notify(results[index], completed, total)
+        for index, url in enumerate(urls):
+            if index not in results:  # never submitted
+                results[index] = self._cancelled_result(url)
+        return [results[i] for i in range(total)]
+
+    def _cancelled_result(self, url: str) -> ProcessingResult:
+        return ProcessingResult(
+            url=url, video_id="", success=False, retryable=True, error_kind="cancelled",
+            error=self.stop_reason or NOT_STARTED, started=False,
+        )
+
+    def _result_of(self, future: Future, url: str) -> ProcessingResult:
+        if future.cancelled():
+            return self._cancelled_result(url)
+        try:
+            return future.result()
+        except Cancelled:
+            return self._cancelled_result(url)
+        except Exception as exc:  # noqa: BLE001 - one broken job must not sink the batch
+            log.error("unexpected error processing %s", url, exc_info=True)
+            return ProcessingResult(url=url, video_id="", success=False,
+                                    error=redact(f"unexpected error: {type(exc).__name__}: {exc}"),
+                                    error_kind="internal")
+

@@ -1,0 +1,7 @@
+"""Stage cli: ``python -m yt_study_buddy.cli``."""
+
+import sys
+
+from yt_study_buddy.cli.command import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Stage net: how YouTube traffic leaves the machine (proxies, Tor circuits)."""

@@ -1,0 +1,37 @@
+"""Stage notes: the one interface every note engine implements (Claude, OpenAI-compatible, offline)."""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol, Sequence, runtime_checkable
+
+from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
+
+__all__ = ["NoteEngine", "DraftCallback"]
+
+#: Called with notes markdown already paid for and its usage, as soon as it exists.
+DraftCallback = Callable[[str, dict[str, int]], None]
+
+
+@runtime_checkable
+class NoteEngine(Protocol):
+    """What the app needs from an engine; app code never probes an engine for optional parts."""
+
+    #: 'claude', 'openai', 'offline': written to the note's front matter.
+    name: str
+    #: The model id, or None when no model is involved.
+    model: str | None
+
+    def generate_notes(self, meta: VideoMeta, transcript: Transcript,
+                       existing_subjects: Sequence[str] = (), *, draft: str | None = None,
+                       on_draft: DraftCallback | None = None) -> NotesResult:
+        """Write notes and study data; ``draft`` is markdown already paid for, ``on_draft`` keeps new drafts."""
+        ...
+
+    def generate_assessment(self, meta: VideoMeta, transcript: Transcript,
+                            notes: NotesResult) -> Assessment:
+        """Write self-test questions in the four assessment categories."""
+        ...
+
+    def close(self) -> None:
+        """Release network clients (a no-op for local engines)."""
+        ...

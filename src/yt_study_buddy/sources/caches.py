@@ -1,0 +1,64 @@
+"""Stage sources: fetched transcripts kept in ``<root>/.study-buddy/transcripts/<video_id>.json``.
+
+A retry or a re-run with ``--force`` reads the captions from here instead of
+asking YouTube again, which is where rate limits bite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from yt_study_buddy.vault.atomic import atomic_write_json
+from yt_study_buddy.models import Transcript
+
+if TYPE_CHECKING:  # pragma: no cover
+    from yt_study_buddy.vault.store import Vault
+
+__all__ = ["TranscriptCache"]
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _language_fits(code: str, wanted: Sequence[str]) -> bool:
+    code = code.casefold()
+    for lang in wanted:
+        lang = lang.casefold()
+        # "en" asks for English of any region; "en-GB" asks for exactly that.
+        if code == lang or ("-" not in lang and code.split("-")[0] == lang):
+            return True
+    return False
+
+
+class TranscriptCache:
+    """Cache of transcripts by video id, inside the vault's hidden folder."""
+
+    def __init__(self, vault: "Vault"):
+        self.vault = vault
+        self.folder = vault.hidden / "transcripts"
+
+    def path_for(self, video_id: str) -> Path:
+        """Return the cache file of a video id (ids that are not plain get hashed)."""
+        name = video_id if _SAFE_ID.fullmatch(video_id) else "h-" + hashlib.sha256(video_id.encode()).hexdigest()[:32]
+        return self.folder / f"{name}.json"
+
+    def get(self, video_id: str, languages: Sequence[str]) -> Transcript | None:
+        """Return the cached transcript if there is one in a requested language."""
+        try:
+            data = json.loads(self.path_for(video_id).read_text(encoding="utf-8"))
+            transcript = Transcript.from_dict(data)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            return None  # missing or damaged: fetch again
+        if transcript.video_id != video_id or not transcript.segments:
+            return None
+        if languages and not _language_fits(transcript.language_code, languages):
+            return None
+        return transcript
+
+    def put(self, transcript: Transcript) -> None:
+        """Store a transcript atomically."""
+        self.vault.ensure_hidden()
+        atomic_write_json(self.path_for(transcript.video_id), transcript.to_dict())

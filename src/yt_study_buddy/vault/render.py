@@ -1,0 +1,186 @@
+"""Stage vault: markdown for a study note and its assessment, with YAML front matter.
+
+Rendering is a pure function of its inputs, so the same video gives the same
+bytes whichever worker wrote it and whenever (``created`` and ``updated`` aside).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from yt_study_buddy.vault.filenames import clean_title
+from yt_study_buddy.models import ASSESSMENT_CATEGORIES, Assessment, NotesResult, VideoMeta, format_timestamp, youtube_link
+
+__all__ = [
+    "render_note",
+    "render_assessment",
+    "dump_front_matter",
+    "split_front_matter",
+    "split_front_matter_raw",
+    "subject_tag",
+    "note_url",
+    "NOTE_TYPE",
+    "ASSESSMENT_TYPE",
+    "ANSWERS_MARKER",
+]
+
+NOTE_TYPE = "study-note"
+ASSESSMENT_TYPE = "assessment"
+ANSWERS_MARKER = "Answers below: try the questions first"
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+# Enough empty lines to push the answers out of view under the questions.
+_SPOILER_SPACE = "\n\n".join(["&nbsp;"] * 12)
+
+
+def dump_front_matter(metadata: dict[str, Any], body: str) -> str:
+    """Return '---' YAML front matter (safe dump, keys in given order) followed by body."""
+    import yaml  # lazy: only the vault path needs YAML
+
+    # width: never fold long titles, so the output does not depend on YAML's line wrapping.
+    dumped = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True,
+                            default_flow_style=False, width=1_000_000)
+    return f"---\n{dumped}---\n\n{body.lstrip(chr(10))}"
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Return (metadata, body) of a markdown file; ({}, text) when it has none or it is broken."""
+    from frontmatter.default_handlers import YAMLHandler  # lazy: only the vault path needs it
+
+    # Split by hand rather than frontmatter.loads, which strips the body: a rewrite must
+    # keep every other byte of the file as it was.
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = YAMLHandler().load(match.group(1) or "")
+    except Exception:  # noqa: BLE001 - a hand-edited note with broken YAML is just "not ours"
+        return {}, text
+    if not isinstance(meta, dict):
+        return {}, text
+    return meta, text[match.end():].lstrip("\n")
+
+
+def split_front_matter_raw(text: str) -> tuple[str, str]:
+    """Return (front matter block verbatim, body); ('', text) when there is none."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return "", text
+    return text[:match.end()], text[match.end():]
+
+
+def subject_tag(subject: str) -> str:
+    """Return an Obsidian tag made from a subject name (no spaces)."""
+    tag = re.sub(r"[^\w/-]+", "-", subject.casefold(), flags=re.UNICODE).strip("-/")
+    return tag
+
+
+def note_url(meta: VideoMeta) -> str:
+    """Return the link to the video, or '' for a local file."""
+    if meta.source == "local":
+        return meta.url if meta.url.startswith(("http://", "https://")) else ""
+    return meta.url or youtube_link(meta.video_id)
+
+
+def _strip_leading_h1(markdown: str) -> str:
+    # Engines often start with "# Title"; the note has its own header, so drop a duplicate.
+    lines = markdown.strip("\n").split("\n")
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join(lines).strip("\n")
+
+
+def render_note(meta: VideoMeta, subject: str, notes: NotesResult, *, created: str,
+                assessment_name: str | None, transcript_method: str | None,
+                duration: float | None = None, updated: str | None = None) -> str:
+    """Return the note file: front matter, '# Title', the video link line, then the notes."""
+    title = clean_title(meta.title) or meta.video_id
+    tags = ["study-notes"]
+    tag = subject_tag(subject)
+    if tag and tag not in tags:
+        tags.append(tag)
+    url = note_url(meta)
+    front = {
+        "type": NOTE_TYPE,
+        "title": title,
+        "video_id": meta.video_id,
+        "url": url,
+        "channel": clean_title(meta.channel),
+        "subject": subject,
+        "tags": tags,
+        "created": created,
+        # Only on a rewrite: a first write must be the same bytes whoever writes it (created aside).
+        **({"updated": updated} if updated else {}),
+        "source": meta.source,
+        "engine": notes.engine,
+        "model": notes.model,
+        "concepts": [clean_title(c) for c in notes.concepts if clean_title(c)],
+        "duration": int(duration) if duration else None,
+        "transcript_method": transcript_method,
+        "assessment": f"{assessment_name}.md" if assessment_name else None,
+    }
+    info = [f"[Watch on YouTube]({url})" if url and meta.source != "local" else
+            (f"[Source]({url})" if url else "Source: local lecture file")]
+    if front["channel"]:
+        info.append(str(front["channel"]))
+    if duration:
+        info.append(format_timestamp(duration))
+    if assessment_name:
+        # One line: renderers that join soft line breaks still show it cleanly.
+        info.append(f"Assessment: [[{assessment_name}]]")
+    header = [f"# {title}", "", " · ".join(info)]
+    body = "\n".join(header) + "\n\n" + _strip_leading_h1(notes.markdown) + "\n"
+    return dump_front_matter(front, body)
+
+
+def _time_ref(meta: VideoMeta, seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    stamp = format_timestamp(seconds)
+    if meta.source == "local":
+        return f"[{stamp}]"
+    # Escaped brackets: shows as "[M:SS]" and links to that moment.
+    return f"[\\[{stamp}\\]]({youtube_link(meta.video_id, seconds)})"
+
+
+def _grouped(assessment: Assessment) -> list[tuple[str, list]]:
+    order = list(ASSESSMENT_CATEGORIES)
+    extra = sorted({q.category for q in assessment.questions if q.category not in ASSESSMENT_CATEGORIES})
+    groups = []
+    for cat in order + extra:
+        qs = [q for q in assessment.questions if q.category == cat]
+        if qs:
+            groups.append((cat, qs))
+    return groups
+
+
+def render_assessment(meta: VideoMeta, assessment: Assessment, *, note_name: str) -> str:
+    """Return the assessment file: questions by category, a spoiler gap, then the answers."""
+    title = clean_title(meta.title) or meta.video_id
+    front = {
+        "type": ASSESSMENT_TYPE,
+        "title": f"{title} - Assessment",
+        "video_id": meta.video_id,
+        "note": note_name,
+        "tags": ["study-notes", "assessment"],
+    }
+    lines = [f"# Assessment: {title}", "", f"Back to notes: [[{note_name}]]", "",
+             "Answer each question yourself before scrolling down to the model answers.", ""]
+    numbered: list[tuple[int, Any]] = []
+    n = 0
+    for cat, qs in _grouped(assessment):
+        lines += [f"## {ASSESSMENT_CATEGORIES.get(cat, cat.replace('_', ' ').capitalize())}", ""]
+        for q in qs:
+            n += 1
+            numbered.append((n, q))
+            lines += [f"{n}. {clean_title(q.question)}", ""]
+    lines += ["---", "", f"**{ANSWERS_MARKER}**", "", _SPOILER_SPACE, "", "## Answers", ""]
+    for n, q in numbered:
+        lines += [f"### {n}. {clean_title(q.question)}", "", q.answer.strip(), ""]
+        if q.key_concepts:
+            lines += ["Key concepts: " + ", ".join(clean_title(c) for c in q.key_concepts), ""]
+        ref = _time_ref(meta, q.timestamp)
+        if ref:
+            lines += [f"In the video: {ref}", ""]
+    body = "\n".join(lines).rstrip("\n") + "\n"
+    return dump_front_matter(front, body)

@@ -1,0 +1,147 @@
+"""CLI flags, exit codes and usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.guard.loopback import guarded_env
+from yt_study_buddy.cli.command import build_parser, main
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "yt_study_buddy.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120, env=guarded_env())
+
+
+def test_help_is_fast_and_lists_flags():
+    start = time.perf_counter()
+    proc = run_cli("--help")
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0
+    for flag in ("--parallel", "--workers", "--delay", "--file", "--output", "--lang", "--engine",
+                 "--subject", "--subject-only", "--no-assessments", "--no-auto-categorize",
+                 "--force", "--retry-failed", "--tor", "--proxy"):
+        assert flag in proc.stdout
+    # Heavy libraries load lazily; a whole interpreter start stays well under a second.
+    assert elapsed < 3.0, elapsed
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, yt_study_buddy.cli.command; "
+         "print(sorted(m for m in ('anthropic','yt_dlp','youtube_transcript_api','streamlit','requests') if m in sys.modules))"],
+        capture_output=True, text=True, timeout=60, env=guarded_env())
+    assert probe.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["-w", "0", "x"], "between 1 and 10"),
+    (["-w", "11", "x"], "between 1 and 10"),
+    (["-w", "three", "x"], "not a whole number"),
+    (["--delay", "-1", "x"], "between 0 and 600"),
+    (["--engine", "gpt"], "invalid choice"),
+    (["--lang", ",,", "x"], "language codes"),
+    (["--tor-socks-port", "70000", "x"], "port out of range"),
+])
+def test_bad_flag_values_are_usage_errors(args, fragment, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_no_input_is_a_usage_error(capsys):
+    assert main([]) == 2
+    assert "no input" in capsys.readouterr().err
+
+
+def test_missing_file_is_a_usage_error(capsys, tmp_path):
+    assert main(["--file", str(tmp_path / "absent.txt"), "-o", str(tmp_path / "v")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_binary_file_is_a_usage_error(capsys, tmp_path):
+    f = tmp_path / "x.txt"
+    f.write_bytes(b"\x00\x01\x02")
+    assert main(["--file", str(f), "-o", str(tmp_path / "v")]) == 2
+    assert "binary" in capsys.readouterr().err
+
+
+def test_tor_and_proxy_together_is_a_usage_error(capsys, tmp_path):
+    assert main(["--tor", "--proxy", "http://127.0.0.1:1", "x", "-o", str(tmp_path / "v")]) == 2
+    assert "either --tor or --proxy" in capsys.readouterr().err
+
+
+def test_only_invalid_entries_fail_with_reasons(capsys, tmp_path):
+    code = main(["https://vimeo.com/1", "not-a-link", "--engine", "offline", "-o", str(tmp_path / "v")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "vimeo.com" in out and "not a YouTube link" in out
+    assert "Traceback" not in out
+
+
+def test_parser_defaults():
+    args = build_parser().parse_args(["x"])
+    assert (args.workers, args.delay, args.output, args.lang, args.engine) == (3, 1.0, "notes", ["en"], "auto")
+    assert not args.parallel
+
+
+def _cli_env(fake_youtube):
+    # Guarded: the CLI subprocess fails this test if it reaches beyond loopback.
+    return guarded_env(YT_STUDY_BUDDY_YOUTUBE_URL=fake_youtube.base_url, PYTHONUNBUFFERED="1")
+
+
+def test_cli_processes_youtube_videos_through_fake(fake_youtube, tmp_path):
+    from tests.fakes.youtube import make_segments
+    for i in range(3):
+        fake_youtube.add_video(f"clivideo{i:03d}", title=f"CLI Lecture {i}", channel="Chan",
+                               segments=make_segments(["gradient", "descent", "loss"], 20))
+    fake_youtube.add_video("cligone0000", title="Gone", scenario="unavailable")
+    urls = [f"https://youtu.be/clivideo{i:03d}" for i in range(3)] + ["https://youtu.be/cligone0000"]
+    proc = subprocess.run([sys.executable, "-m", "yt_study_buddy.cli", *urls, "-p", "-w", "3", "--delay", "0",
+                           "-o", str(tmp_path / "vault")], capture_output=True, text=True, timeout=120,
+                          env=_cli_env(fake_youtube), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "No ANTHROPIC_API_KEY set: using the offline engine" in proc.stdout
+    assert "Succeeded: 3" in proc.stdout and "Failed: 1" in proc.stdout
+    assert "video unavailable" in proc.stdout
+    assert "Knowledge Graph: 3 notes" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert len(list((tmp_path / "vault").rglob("CLI Lecture *.md"))) == 6
+
+
+def test_ctrl_c_stops_cleanly_with_summary(fake_youtube, tmp_path):
+    import signal
+    from tests.fakes.youtube import make_segments
+    fake_youtube.latency = 0.4
+    urls = []
+    for i in range(10):
+        fake_youtube.add_video(f"intvideo{i:03d}", title=f"Interrupt Lecture {i}",
+                               segments=make_segments(["cell", "energy"], 10))
+        urls.append(f"https://youtu.be/intvideo{i:03d}")
+    # A shell without job control starts background jobs with SIGINT ignored, and a
+    # child inherits that; restore the default so Python turns SIGINT into Ctrl-C.
+    proc = subprocess.Popen([sys.executable, "-m", "yt_study_buddy.cli", *urls, "-p", "-w", "2", "--delay", "0",
+                             "-o", str(tmp_path / "vault")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=_cli_env(fake_youtube), cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "✓" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    out = "".join(lines) + out
+    assert proc.returncode == 1, out + err
+    assert "Traceback" not in out + err
+    assert "PROCESSING METRICS" in out and "interrupted" in out.lower()
+    done = len([p for p in (tmp_path / "vault").rglob("Interrupt Lecture *.md") if "Assessment" not in p.name])
+    assert 1 <= done < 10
+    # A re-run completes the rest without redoing the finished ones.
+    rerun = subprocess.run([sys.executable, "-m", "yt_study_buddy.cli", *urls, "--delay", "0",
+                            "-o", str(tmp_path / "vault")], capture_output=True, text=True, timeout=120,
+                           env=_cli_env(fake_youtube), cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"(already done, skipped: {done})" in rerun.stdout
