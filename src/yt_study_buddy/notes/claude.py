@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import email.utils
 import random
-import re
 import threading
 import time
 from typing import Any, Callable, Sequence, TypeVar
 
-from yt_study_buddy.notes import prompts
+from yt_study_buddy.notes import answers, prompts
 from yt_study_buddy.config import DEFAULT_MODEL, redact, register_secret
 from yt_study_buddy.errors import (
     Cancelled,
@@ -32,15 +31,7 @@ from yt_study_buddy.errors import (
     StudyBuddyError,
 )
 from yt_study_buddy.batch.limits import AdaptiveLimiter, ServiceLimits
-from yt_study_buddy.models import (
-    ASSESSMENT_CATEGORIES,
-    Assessment,
-    AssessmentQuestion,
-    NotesResult,
-    Transcript,
-    VideoMeta,
-    youtube_link,
-)
+from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
 
 __all__ = ["ClaudeEngine", "convert_anthropic_error", "USAGE_FIELDS"]
 
@@ -56,12 +47,7 @@ USAGE_FIELDS = (
 #: How many times a note cut off at max_tokens is continued before giving up.
 MAX_CONTINUATIONS = 3
 
-_TIMESTAMP = re.compile(r"\[(\d{1,2}:\d{2}(?::\d{2})?)\](?!\()")
-MAX_CONCEPTS = 30
-MAX_SUBJECT_CHARS = 60
-
 _THROTTLE_TYPES = {"rate_limit_error": "rate limit reached", "overloaded_error": "is overloaded"}
-_FRONT_MATTER = re.compile(r"\A\s*---\s*\n.*?\n---\s*\n", re.DOTALL)
 
 
 def _api_detail(exc: Any) -> str:
@@ -172,52 +158,6 @@ def _add_usage(total: dict[str, int], usage: Any) -> None:
             total[name] = total.get(name, 0) + value
 
 
-def _clean_markdown(markdown: str, meta: VideoMeta) -> str:
-    """Drop front matter and a title line; link bare timestamps; demote stray H1s."""
-    text = _FRONT_MATTER.sub("", markdown, count=1).strip()
-    lines = text.splitlines()
-    if lines and lines[0].startswith("# "):
-        lines = lines[1:]
-    out: list[str] = []
-    in_fence = False
-    for line in lines:
-        if line.lstrip().startswith("```"):
-            in_fence = not in_fence
-        elif not in_fence:
-            if line.startswith("# "):
-                line = "#" + line  # the vault owns the only top-level heading
-            if meta.source != "local":
-                line = _TIMESTAMP.sub(
-                    lambda m: f"[{m.group(1)}]({youtube_link(meta.video_id, _seconds(m.group(1)))})",
-                    line)
-        out.append(line)
-    return "\n".join(out).strip() + "\n"
-
-
-def _seconds(stamp: str) -> int:
-    total = 0
-    for part in stamp.split(":"):
-        total = total * 60 + int(part)
-    return total
-
-
-def _str_list(value: Any, field: str, tool: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ClaudeResponseError(f"Claude's {tool} answer has no valid '{field}' list")
-    seen: dict[str, str] = {}
-    for item in value:
-        item = " ".join(item.split())
-        if item and item.casefold() not in seen:
-            seen[item.casefold()] = item
-    return list(seen.values())
-
-
-def _text(value: Any, field: str, tool: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ClaudeResponseError(f"Claude's {tool} answer is missing '{field}'")
-    return value.strip()
-
-
 class ClaudeEngine:
     """Generate notes and assessments with Claude, sharing limits across workers."""
 
@@ -268,19 +208,9 @@ class ClaudeEngine:
                 on_draft(markdown, dict(usage))
         data = self._tool_call(system, prompts.study_data_request(existing_subjects),
                                prompts.STUDY_TOOL, usage)
-        concepts = _str_list(data.get("concepts"), "concepts", prompts.STUDY_TOOL)
-        if not concepts:
-            raise ClaudeResponseError("Claude returned no concepts for the video")
-        summary = _text(data.get("summary"), "summary", prompts.STUDY_TOOL)
-        concepts = concepts[:MAX_CONCEPTS]
-        subject = " ".join(_text(data.get("subject"), "subject", prompts.STUDY_TOOL).split())
-        subject = subject[:MAX_SUBJECT_CHARS].strip()
-        for existing in existing_subjects:
-            if existing.casefold() == subject.casefold():
-                subject = existing  # keep the vault's spelling of a reused subject
-                break
-        return NotesResult(markdown=markdown, concepts=concepts, summary=summary,
-                           subject=subject, engine=self.name, model=self.model, usage=usage)
+        study = answers.study_data(data, existing_subjects, who="Claude", error=ClaudeResponseError)
+        return NotesResult(markdown=markdown, concepts=study.concepts, summary=study.summary,
+                           subject=study.subject, engine=self.name, model=self.model, usage=usage)
 
     def generate_assessment(self, meta: VideoMeta, transcript: Transcript,
                             notes: NotesResult) -> Assessment:
@@ -291,16 +221,7 @@ class ClaudeEngine:
         usage: dict[str, int] = {}
         data = self._tool_call(system, prompts.assessment_request(meta, notes.markdown),
                                prompts.ASSESSMENT_TOOL, usage)
-        raw = data.get("questions")
-        if not isinstance(raw, list) or not raw:
-            raise ClaudeResponseError("Claude's assessment has no questions")
-        questions = [self._question(item) for item in raw]
-        missing = [c for c in ASSESSMENT_CATEGORIES if not any(q.category == c for q in questions)]
-        if missing:
-            raise ClaudeResponseError("Claude's assessment has no questions for: "
-                                      + ", ".join(ASSESSMENT_CATEGORIES[c] for c in missing))
-        order = list(ASSESSMENT_CATEGORIES)
-        questions.sort(key=lambda q: order.index(q.category))  # stable within a category
+        questions = answers.assessment_questions(data, who="Claude", error=ClaudeResponseError)
         return Assessment(questions=questions, usage=usage)
 
     def close(self) -> None:
@@ -308,23 +229,6 @@ class ClaudeEngine:
         self._client.close()
 
     # -- calls ----------------------------------------------------------------
-
-    def _question(self, item: Any) -> AssessmentQuestion:
-        tool = prompts.ASSESSMENT_TOOL
-        if not isinstance(item, dict):
-            raise ClaudeResponseError("Claude's assessment has a malformed question")
-        category = _text(item.get("category"), "category", tool)
-        if category not in ASSESSMENT_CATEGORIES:
-            raise ClaudeResponseError(f"Claude's assessment has an unknown category {category!r}")
-        stamp = item.get("timestamp_seconds")
-        timestamp = float(stamp) if isinstance(stamp, (int, float)) and stamp >= 0 else None
-        return AssessmentQuestion(
-            category=category,
-            question=_text(item.get("question"), "question", tool),
-            answer=_text(item.get("answer"), "answer", tool),
-            key_concepts=_str_list(item.get("key_concepts"), "key_concepts", tool),
-            timestamp=timestamp,
-        )
 
     def _stream_notes(self, system: list[dict[str, Any]], meta: VideoMeta,
                       usage: dict[str, int]) -> str:
@@ -338,7 +242,7 @@ class ClaudeEngine:
                            if getattr(block, "type", None) == "text")
             parts.append(text)
             if message.stop_reason in ("end_turn", "stop_sequence"):
-                markdown = _clean_markdown("".join(parts), meta)
+                markdown = answers.clean_markdown("".join(parts), meta)
                 if not markdown.strip():
                     raise ClaudeResponseError("Claude returned empty notes")
                 return markdown
