@@ -69,6 +69,8 @@ class Settings:
     model: str = DEFAULT_MODEL
     youtube_base_url: str | None = None
     tor_control_password: str | None = field(default=None, repr=False)
+    #: a TOML/JSON file of model prices over the built-in table (notes/pricing.py)
+    prices_file: str | None = None
 
     @property
     def has_api_key(self) -> bool:
@@ -103,6 +105,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         model=get("YT_STUDY_BUDDY_MODEL", "CLAUDE_MODEL") or DEFAULT_MODEL,
         youtube_base_url=get(YOUTUBE_URL_ENV),
         tor_control_password=get("TOR_CONTROL_PASSWORD"),
+        prices_file=get("YT_STUDY_BUDDY_PRICES"),
     )
     register_secret(settings.api_key)
     register_secret(settings.tor_control_password)
