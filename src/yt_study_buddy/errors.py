@@ -24,7 +24,8 @@ error text.
     │   └── ClaudeResponseError     other API errors / malformed answers
     ├── VaultError                  disk full, permission, path outside vault
     ├── TorError                    control port / SOCKS problems
-    └── Cancelled                   the batch was interrupted                  (retryable)
+    ├── Cancelled                   the batch was interrupted                  (retryable)
+    └── InternalError               a bug: logged with its traceback, never a service's fault
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "VaultError",
     "TorError",
     "Cancelled",
+    "InternalError",
 ]
 
 
@@ -184,3 +186,8 @@ class Cancelled(StudyBuddyError):
     default_reason = "cancelled before it finished"
     retryable = True
     kind = "cancelled"
+
+
+class InternalError(StudyBuddyError):
+    default_reason = "an internal error (a bug): see the log for its traceback"
+    kind = "internal"
