@@ -28,13 +28,21 @@ from yt_study_buddy.events import EventSink, JobEvent, Stage, safe_emit
 from yt_study_buddy.sources.inputs import Entry, Rejected, collect_entries, resolve_sources, source_for
 from yt_study_buddy.batch.limits import ServiceLimits
 from yt_study_buddy.notes.engine import NoteEngine
-from yt_study_buddy.models import Assessment, AssessmentQuestion, NotesResult, Source, Transcript, VideoMeta
+from yt_study_buddy.models import (
+    Assessment,
+    AssessmentQuestion,
+    NotesResult,
+    ProcessingResult,
+    ResultStatus,
+    Source,
+    Transcript,
+    VideoMeta,
+)
 from yt_study_buddy.batch.pool import (
     MAX_WORKERS,
     MIN_WORKERS,
     ParallelVideoProcessor,
     ProcessingMetrics,
-    ProcessingResult,
     ProgressCallback,
     ResultCallback,
 )
@@ -60,7 +68,7 @@ class BatchReport:
     @property
     def ok(self) -> bool:
         """True when every video is done (now or in an earlier run)."""
-        return bool(self.results) and all(r.success for r in self.results) and not self.interrupted
+        return bool(self.results) and all(r.ok for r in self.results) and not self.interrupted
 
 
 class YouTubeStudyNotes:
@@ -355,13 +363,13 @@ class YouTubeStudyNotes:
         """Process one source end to end; never raises for a per-video failure."""
         start = time.perf_counter()
         timings: dict[str, float] = {}
-        result = ProcessingResult(url=source.url, video_id=source.video_id, success=False)
+        result = ProcessingResult(url=source.url, video_id=source.video_id, status=ResultStatus.FAILED)
         meta: VideoMeta | None = None
         self._emit(Stage.STARTED, source)
         try:
             existing = None if self.force else self.vault.find_note(source.video_id)
             if existing is not None:
-                result.success = result.skipped = True
+                result.status = ResultStatus.SKIPPED
                 result.filepath = str(existing)
                 result.title = existing.stem
                 result.method = "existing-note"
@@ -409,7 +417,7 @@ class YouTubeStudyNotes:
                                           assessment=assessment, transcript=transcript)
             timings["write"] = time.perf_counter() - t
             self._drop_generated(source.video_id)
-            result.success = True
+            result.status = ResultStatus.DONE
             result.subject = subject
             result.files = [str(p) for p in files]
             result.filepath = result.files[0]
@@ -419,6 +427,8 @@ class YouTubeStudyNotes:
             reason = (self.parallel_processor.stop_reason or exc.reason) if isinstance(exc, Cancelled) \
                 else exc.reason
             result.error = redact(reason)
+            if isinstance(exc, Cancelled):
+                result.status = ResultStatus.CANCELLED
             result.retryable = exc.retryable
             result.fatal = exc.fatal
             result.error_kind = exc.kind
@@ -433,7 +443,7 @@ class YouTubeStudyNotes:
             result.timings = {k: round(v, 3) for k, v in timings.items()}
             if not result.skipped:
                 self._log_job(result)
-            self._emit(Stage.DONE, source, result.title, result.status)
+            self._emit(Stage.DONE, source, result.title, result.status.value)
         return result
 
     def _log_job(self, result: ProcessingResult) -> None:
@@ -444,7 +454,7 @@ class YouTubeStudyNotes:
             "url": result.url,
             "title": result.title,
             "subject": result.subject,
-            "status": "ok" if result.success else "failed",
+            "status": "ok" if result.ok else "failed",
             "error": result.error,
             "error_kind": result.error_kind,
             "retryable": result.retryable,
@@ -472,7 +482,7 @@ class YouTubeStudyNotes:
         try:
             source = source_for(url)
         except StudyBuddyError as exc:
-            return ProcessingResult(url=url, video_id="invalid", success=False, error=exc.reason,
+            return ProcessingResult(url=url, video_id="invalid", status=ResultStatus.REJECTED, error=exc.reason,
                                     error_kind=exc.kind, retryable=exc.retryable)
         if not self.batch_id:
             self._begin_batch()
@@ -488,7 +498,7 @@ class YouTubeStudyNotes:
 
     def _rejected_result(self, rejected: Rejected) -> ProcessingResult:
         err = rejected.error
-        return ProcessingResult(url=rejected.entry.text[:200], video_id="invalid", success=False,
+        return ProcessingResult(url=rejected.entry.text[:200], video_id="invalid", status=ResultStatus.REJECTED,
                                 error=err.reason, error_kind=err.kind, retryable=err.retryable)
 
     def resolve(self, entries: Sequence[Entry]) -> tuple[list[Source], list[Rejected]]:
@@ -532,9 +542,10 @@ class YouTubeStudyNotes:
         problem = self._preflight(sources)
         if problem is not None:
             for source in sources:
-                failed = ProcessingResult(url=source.url, video_id=source.video_id, success=False,
+                failed = ProcessingResult(url=source.url, video_id=source.video_id,
+                                          status=ResultStatus.CANCELLED,
                                           error=redact(problem.reason), error_kind=problem.kind,
-                                          retryable=problem.retryable, fatal=True, started=False)
+                                          retryable=problem.retryable, fatal=True)
                 self._log_job(failed)
                 results.append(failed)
             processor.stop_reason = f"batch stopped: {redact(problem.reason)}"
@@ -547,7 +558,7 @@ class YouTubeStudyNotes:
                 result.video_id = by_url[result.url].video_id
                 self._log_job(result)
         results += batch
-        links = self.finalize() if any(r.success for r in results) else 0
+        links = self.finalize() if any(r.ok for r in results) else 0
         try:
             graph_stats = self.knowledge_graph.get_stats()
         except StudyBuddyError:

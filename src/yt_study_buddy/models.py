@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from enum import Enum
 from typing import Any
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "AssessmentQuestion",
     "Assessment",
     "ASSESSMENT_CATEGORIES",
+    "ResultStatus",
+    "ProcessingResult",
     "format_timestamp",
     "youtube_link",
 ]
@@ -164,3 +167,83 @@ class Assessment:
 
     questions: list[AssessmentQuestion]
     usage: dict[str, int] = field(default_factory=dict)
+
+
+class ResultStatus(str, Enum):
+    """What happened to one input of a batch: the one value every front end reads."""
+
+    DONE = "done"  # its note was written in this run
+    SKIPPED = "skipped"  # its note was already in the vault
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # the batch stopped before or while it ran
+    REJECTED = "rejected"  # not a usable link or file
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class ProcessingResult:
+    """Result from processing a single video.
+
+    ``success`` is the spec's positional constructor argument; ``status`` is the
+    one value that says what happened (it wins when both are given).
+    """
+
+    url: str
+    video_id: str
+    success: InitVar[bool | None] = None
+    title: str | None = None
+    filepath: str | None = None
+    error: str | None = None
+    duration_seconds: float = 0.0
+    #: how the transcript was obtained: 'youtube-transcript-api', 'yt-dlp', 'local-file', 'cache'
+    method: str | None = None
+    retryable: bool = False
+    #: this failure must stop the batch (a rejected key, an unreachable service)
+    fatal: bool = False
+    error_kind: str | None = None
+    subject: str | None = None
+    engine: str | None = None
+    model: str | None = None
+    files: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)
+    status: ResultStatus | None = None
+
+    def __post_init__(self, success: bool | None) -> None:
+        if self.status is None:
+            self.status = ResultStatus.DONE if success else ResultStatus.FAILED
+        self.status = ResultStatus(self.status)
+
+    @property
+    def ok(self) -> bool:
+        """True when the video is done, now or in an earlier run."""
+        return self.status in (ResultStatus.DONE, ResultStatus.SKIPPED)
+
+    @property
+    def skipped(self) -> bool:
+        """True when the note was already in the vault."""
+        return self.status is ResultStatus.SKIPPED
+
+    @property
+    def not_finished(self) -> bool:
+        """True for a video a stopped batch did not start or cancelled midway."""
+        return self.status is ResultStatus.CANCELLED
+
+    @property
+    def rejected(self) -> bool:
+        """True for an input that was not a usable link or file."""
+        return self.status is ResultStatus.REJECTED
+
+
+def _get_success(self: ProcessingResult) -> bool:
+    return self.ok
+
+
+def _set_success(self: ProcessingResult, value: bool) -> None:
+    self.status = ResultStatus.DONE if value else ResultStatus.FAILED
+
+
+# The spec reads ``result.success``; it is derived from the status, never stored beside it.
+ProcessingResult.success = property(_get_success, _set_success, doc="True when the video is done.")  # type: ignore[assignment,method-assign]

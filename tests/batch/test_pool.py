@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from yt_study_buddy.models import ResultStatus
 from yt_study_buddy.batch.pool import (
     ParallelVideoProcessor,
     ProcessingMetrics,
@@ -158,7 +159,7 @@ def test_processing_metrics():
         ProcessingResult("url2", "id2", True, method="yt-dlp", duration_seconds=2.0),
         ProcessingResult("url3", "id3", False, error="Failed", duration_seconds=0.5),
         ProcessingResult("url4", "id4", True, method="a-method-never-seen", duration_seconds=1.5),
-        ProcessingResult("url5", "id5", True, skipped=True),
+        ProcessingResult("url5", "id5", status=ResultStatus.SKIPPED),
     ]:
         metrics.add_result(result)
     assert (metrics.total_videos, metrics.successful, metrics.failed, metrics.skipped) == (5, 3, 1, 1)
@@ -183,10 +184,10 @@ def test_metrics_keep_rejected_inputs_and_unfinished_videos_apart():
     metrics = ProcessingMetrics()
     for result in [
         ProcessingResult("u1", "id1", True, method="yt-dlp", duration_seconds=2.0),
-        ProcessingResult("junk", "invalid", False, error="not a YouTube link", error_kind="input"),
+        ProcessingResult("junk", "invalid", status=ResultStatus.REJECTED, error="not a YouTube link", error_kind="input"),
         ProcessingResult("u2", "id2", False, error="video unavailable", error_kind="unavailable"),
-        ProcessingResult("u3", "", False, error="interrupted (Ctrl-C)", error_kind="cancelled", started=False),
-        ProcessingResult("u4", "id4", False, error="interrupted (Ctrl-C)", error_kind="cancelled"),
+        ProcessingResult("u3", "", status=ResultStatus.CANCELLED, error="interrupted (Ctrl-C)", error_kind="cancelled"),
+        ProcessingResult("u4", "id4", status=ResultStatus.CANCELLED, error="interrupted (Ctrl-C)", error_kind="cancelled"),
     ]:
         metrics.add_result(result)
     assert (metrics.total_videos, metrics.successful, metrics.failed, metrics.not_finished) == (4, 1, 1, 2)
@@ -207,5 +208,16 @@ def test_stopped_batch_gives_one_reason_for_every_unstarted_video():
     results = ParallelVideoProcessor(max_workers=1, rate_limit_delay=0).process_videos_parallel(
         [str(i) for i in range(5)], job)
     assert {r.error for r in results[1:]} == {"batch stopped: API key rejected"}
-    assert all(r.not_finished and not r.started for r in results[1:])
+    assert all(r.not_finished and r.status is ResultStatus.CANCELLED for r in results[1:])
     assert results[0].status == "failed" and results[1].status == "cancelled"
+
+
+def test_a_result_has_one_status_and_success_is_derived_from_it():
+    result = ProcessingResult("u", "id", False, error="boom")
+    assert result.status is ResultStatus.FAILED and not result.success
+    result.status = ResultStatus.SKIPPED
+    assert result.success and result.skipped and not result.not_finished
+    result.success = True  # the spec's flag still sets the one value
+    assert result.status is ResultStatus.DONE
+    assert ProcessingResult("u", "id", status="cancelled").not_finished
+    assert "success" not in {f.name for f in __import__("dataclasses").fields(ProcessingResult)}

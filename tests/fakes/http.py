@@ -26,6 +26,11 @@ class FakeHandler(BaseHTTPRequestHandler):
     def send_bytes(self, status: int, body: bytes, content_type: str = "text/plain",
                    headers: dict[str, str] | None = None) -> None:
         """Send a complete response."""
+        hook = getattr(self, "before_send", None)
+        if hook is not None:
+            # Runs before the first byte: a client that got its answer has left the server's count.
+            self.before_send = None
+            hook()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

@@ -221,6 +221,16 @@ class FakeYouTube:
             self.requests.append(record)
             self._active += 1
             self.peak_concurrency = max(self.peak_concurrency, self._active)
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if not released:
+                    released = True
+                    self._active -= 1
+
+        handler.before_send = release
         try:
             video = self._video_for(parts.path, query, body)
             delay = self.latency + (self.slow_latency if video and video.scenario == "slow" else 0)
@@ -236,8 +246,7 @@ class FakeYouTube:
                 return
             self._dispatch(handler, parts.path, query, body, video)
         finally:
-            with self._lock:
-                self._active -= 1
+            release()
 
     def _video_for(self, path: str, query: dict[str, list[str]], body: bytes) -> FakeVideo | None:
         video_id = (query.get("v") or [""])[0]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Callable, Sequence, TextIO
 
 from yt_study_buddy.config import redact
 from yt_study_buddy.errors import Cancelled
+from yt_study_buddy.models import ProcessingResult, ResultStatus
 from yt_study_buddy.batch.limits import StartSpacer
 
 __all__ = [
@@ -37,50 +37,9 @@ NOT_STARTED = "not started: the batch was stopped"
 ProgressCallback = Callable[[str, int, int], None]
 
 
-@dataclass
-class ProcessingResult:
-    """Result from processing a single video."""
-
-    url: str
-    video_id: str
-    success: bool
-    title: str | None = None
-    filepath: str | None = None
-    error: str | None = None
-    duration_seconds: float = 0.0
-    #: how the transcript was obtained: 'youtube-transcript-api', 'yt-dlp', 'local-file', 'cache'
-    method: str | None = None
-    skipped: bool = False
-    retryable: bool = False
-    fatal: bool = False
-    error_kind: str | None = None
-    subject: str | None = None
-    engine: str | None = None
-    model: str | None = None
-    files: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    usage: dict[str, int] = field(default_factory=dict)
-    #: False for a video the batch never started (stopped, interrupted, preflight failure)
-    started: bool = True
-
-    @property
-    def not_finished(self) -> bool:
-        """True for a video a stopped batch did not start or cancelled midway."""
-        return not self.success and (not self.started or self.error_kind == "cancelled")
-
-    @property
-    def rejected(self) -> bool:
-        """True for an input that was not a usable link or file."""
-        return not self.success and self.video_id == "invalid"
-
-    @property
-    def status(self) -> str:
-        """'skipped', 'success', 'cancelled' or 'failed'."""
-        if self.skipped:
-            return "skipped"
-        if self.success:
-            return "success"
-        return "cancelled" if self.not_finished else "failed"
+def _callback_status(result: ProcessingResult) -> str:
+    # The spec's progress callback says "success" for a video just done.
+    return "success" if result.status is ResultStatus.DONE else result.status.value
 
 
 ResultCallback = Callable[[ProcessingResult, int, int], None]
@@ -225,7 +184,7 @@ class ParallelVideoProcessor:
         # Front-end callbacks run on the collecting thread; a bug in them
         # is logged and never fails the batch.
         for callback, args in (
-            (self.progress_callback, (result.status, completed, total)),
+            (self.progress_callback, (_callback_status(result), completed, total)),
             (self.result_callback, (result, completed, total)),
         ):
             if callback is None:
@@ -304,7 +263,6 @@ class ParallelVideoProcessor:
             if not future.done():
                 results[index] = self._cancelled_result(urls[index])
                 results[index].error = "abandoned while running (Ctrl-C twice)"
-                results[index].started = True
             else:
                 results[index] = self._result_of(future, urls[index])
             completed += 1
@@ -316,8 +274,8 @@ class ParallelVideoProcessor:
 
     def _cancelled_result(self, url: str) -> ProcessingResult:
         return ProcessingResult(
-            url=url, video_id="", success=False, retryable=True, error_kind="cancelled",
-            error=self.stop_reason or NOT_STARTED, started=False,
+            url=url, video_id="", status=ResultStatus.CANCELLED, retryable=True, error_kind="cancelled",
+            error=self.stop_reason or NOT_STARTED,
         )
 
     def _result_of(self, future: Future, url: str) -> ProcessingResult:

@@ -130,7 +130,7 @@ def _print_summary(report, app: YouTubeStudyNotes, out) -> None:  # noqa: ANN001
     print(f"Vault: {app.vault.root.resolve()}", file=out)
     if report.stop_reason:
         print(f"Stopped: {report.stop_reason}", file=out)
-    if any(r.retryable and not r.success for r in report.results):
+    if any(r.retryable and not r.ok for r in report.results):
         print("Some failures may succeed later: run again with --retry-failed.", file=out)
 
 

@@ -7,7 +7,7 @@ import threading
 from typing import Any, TextIO
 
 from yt_study_buddy.events import JobEvent, Stage
-from yt_study_buddy.batch.pool import ProcessingResult
+from yt_study_buddy.models import ProcessingResult
 
 __all__ = ["TerminalProgress"]
 
@@ -99,7 +99,7 @@ class TerminalProgress:
     def on_result(self, result: ProcessingResult, completed: int, total: int) -> None:
         """Count a finished video and print a line for it."""
         with self._lock:
-            if result.success:
+            if result.ok:
                 self.done += 1
             elif result.not_finished:
                 self.not_finished += 1
@@ -115,7 +115,7 @@ class TerminalProgress:
             line = f"[{completed}/{total}] - {name}: not finished"
         elif result.skipped:
             line = f"[{completed}/{total}] = {name} (already done)"
-        elif result.success:
+        elif result.ok:
             line = f"[{completed}/{total}] ✓ {name} ({result.method}, {result.duration_seconds:.1f}s)"
         else:
             line = f"[{completed}/{total}] ✗ {name}: {result.error}"

@@ -22,6 +22,7 @@ from yt_study_buddy.vault.atomic import atomic_write_bytes
 from yt_study_buddy.config import redact
 from yt_study_buddy.errors import InputError, StudyBuddyError
 from yt_study_buddy.events import JobEvent, Stage
+from yt_study_buddy.models import ResultStatus
 from yt_study_buddy.vault.filenames import safe_filename
 from yt_study_buddy.sources.inputs import CAPTION_SUFFIXES, Entry, read_list_file
 
@@ -213,36 +214,28 @@ class BatchView:
         row.title = result.title or row.title
         row.seconds = float(result.duration_seconds)
         row.method = result.method or row.method
-        if result.skipped:
+        status = ResultStatus(result.status)
+        if status is ResultStatus.SKIPPED:
             row.state = _STATE_BY_STAGE[Stage.SKIPPED]
-        elif result.success:
+        elif status is ResultStatus.DONE:
             row.state, row.error = "done", ""
-        elif result.error_kind == "cancelled":
+        elif status is ResultStatus.CANCELLED:
             row.state, row.error = "cancelled", redact(result.error or "")
-        elif not getattr(result, "started", True):
-            row.state, row.error = "not started", redact(result.error or "")
         else:
             row.state = "failed (can retry)" if result.retryable else "failed"
             row.error = redact(result.error or "")
 
     def _apply_report(self, report: Any) -> None:
         self.report = report
-        videos = [r for r in report.results if r.video_id != "invalid"]
+        videos = [r for r in report.results if not r.rejected]
         for result in videos:
             self._apply_result(result)
         # Counted from the results themselves: rejected inputs are not videos, stopped ones not failures.
-        count = {"done": 0, "failed": 0, "already in the vault": 0, "cancelled": 0, "not started": 0}
+        names = {ResultStatus.DONE: "done", ResultStatus.FAILED: "failed",
+                 ResultStatus.SKIPPED: "already in the vault", ResultStatus.CANCELLED: "cancelled"}
+        count = dict.fromkeys(names.values(), 0)
         for r in videos:
-            if r.skipped:
-                count["already in the vault"] += 1
-            elif r.success:
-                count["done"] += 1
-            elif r.error_kind == "cancelled":
-                count["cancelled"] += 1
-            elif not getattr(r, "started", True):
-                count["not started"] += 1
-            else:
-                count["failed"] += 1
+            count[names[r.status]] += 1
         rejected = len(report.results) - len(videos)
         wall = time.monotonic() - self.started_at
         parts = [f"{count['done']} done", f"{count['failed']} failed"]
