@@ -139,9 +139,11 @@ class YouTubeStudyNotes:
         self._proxy = proxy
         self._proxy_pool = None
         self._init_lock = threading.Lock()
+        self._engine_lock = threading.Lock()
         # Held only while Tor is checked, once, before any worker needs the network.
         self._net_lock = threading.Lock()
         self._resolved = False
+        self._warming = False
         self._subjects_snapshot: list[str] = []
         self.batch_id = ""
         self.engine_notice: str | None = None
@@ -167,21 +169,30 @@ class YouTubeStudyNotes:
     @property
     def engine(self) -> NoteEngine:
         """The note engine (Claude or offline), created on first use."""
-        with self._init_lock:
+        # Its own lock: building Claude's client imports the SDK (seconds), and
+        # the YouTube client (under _init_lock) must not wait for that.
+        with self._engine_lock:
             if self._engine is None:
                 self._engine = self._make_engine()
             return self._engine
 
-    def _make_engine(self) -> NoteEngine:
+    def _engine_name(self) -> str:
+        """The engine a batch will use; raises InputError when it can't work (no key). Cheap."""
+        if self._engine is not None:
+            return self._engine.name
         choice = self._engine_choice
         if choice == "auto":
             choice = "claude" if self.settings.has_api_key else "offline"
             if choice == "offline":
                 self.engine_notice = "No ANTHROPIC_API_KEY set: using the offline engine (no LLM)."
+        if choice == "claude" and not self.settings.has_api_key:
+            raise InputError("--engine claude needs an API key: set ANTHROPIC_API_KEY "
+                             "(or put it in a .env file), or use --engine offline")
+        return choice
+
+    def _make_engine(self) -> NoteEngine:
+        choice = self._engine_name()
         if choice == "claude":
-            if not self.settings.has_api_key:
-                raise InputError("--engine claude needs an API key: set ANTHROPIC_API_KEY "
-                                 "(or put it in a .env file), or use --engine offline")
             from yt_study_buddy.notes.claude import ClaudeEngine
 
             return ClaudeEngine(api_key=self.settings.api_key or "",
@@ -192,8 +203,26 @@ class YouTubeStudyNotes:
         return OfflineEngine()
 
     def resolve_engine(self) -> str:
-        """Create the engine now (to report its choice early); return its name."""
-        return self.engine.name
+        """Check the engine choice can work and return its name, without loading any LLM SDK.
+
+        A run that generates nothing (every note exists) never pays the SDK's import.
+        """
+        return self._engine_name()
+
+    def _warm_engine(self) -> None:
+        """Build the engine in the background while this video's YouTube fetches run."""
+        with self._init_lock:
+            if self._engine is not None or self._warming:
+                return
+            self._warming = True
+
+        def build() -> None:
+            try:
+                _ = self.engine
+            except Exception:  # noqa: BLE001 - the worker that needs the engine raises it again
+                log.debug("building the note engine in the background failed", exc_info=True)
+
+        threading.Thread(target=build, name="engine-warmup", daemon=True).start()
 
     def prepare_network(self) -> Any:
         """Check Tor (once) or the proxy before a batch; return the per-thread proxy pool or None.
@@ -376,6 +405,7 @@ class YouTubeStudyNotes:
                 self._emit(Stage.SKIPPED, source, result.title, "already in the vault")
                 return result
 
+            self._warm_engine()
             t = time.perf_counter()
             meta, transcript, method = self._load(source)
             timings["fetch"] = time.perf_counter() - t

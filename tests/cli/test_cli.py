@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +147,23 @@ def test_ctrl_c_stops_cleanly_with_summary(fake_youtube, tmp_path):
                            env=_cli_env(fake_youtube), cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"(already done, skipped: {done})" in rerun.stdout
+
+
+def test_a_run_that_generates_nothing_never_imports_an_llm_sdk(tmp_path):
+    """Re-running a finished batch with a key set stays fast: no anthropic/openai import."""
+    vault = tmp_path / "v"
+    lecture = Path(__file__).resolve().parents[2] / "examples" / "gradient_descent.vtt"
+    env = {**os.environ, "ANTHROPIC_API_KEY": "sk-ant-test-key", "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
+    first = subprocess.run([sys.executable, "-m", "yt_study_buddy.cli", str(lecture), "-o", str(vault),
+                            "--engine", "offline"], capture_output=True, text=True, timeout=120, env=env)
+    assert first.returncode == 0, first.stderr
+    probe = ("import sys, runpy; sys.argv = ['youtube-study-buddy', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('yt_study_buddy.cli', run_name='__main__')\n"
+             "except SystemExit as e:\n    code = e.code\n"
+             "print('LOADED', sorted(m for m in ('anthropic', 'openai') if m in sys.modules))\n"
+             "sys.exit(code)")
+    rerun = subprocess.run([sys.executable, "-c", probe, str(lecture), "-o", str(vault)],
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "already done" in rerun.stdout and "engine: claude" in rerun.stdout
+    assert "LOADED []" in rerun.stdout, rerun.stdout
