@@ -137,3 +137,41 @@ def test_a_block_that_lifts_is_retried_through_a_proxy(tmp_path, block_retries, 
     assert app.limits.youtube_breaker.trips == blocks
     if not ok:
         assert report.results[0].error_kind == "blocked" and report.results[0].retryable
+
+
+def test_stop_interrupts_a_hung_tor_check_and_nobody_queues_behind_it(tmp_path, fake_youtube):
+    """A control port that never answers: Stop ends the batch at once, also for a thread waiting on the network."""
+    import threading
+    import time
+
+    from tests.fakes.tor import SilentPort
+    from yt_study_buddy.errors import Cancelled
+    from yt_study_buddy.net.tor import TorConfig
+
+    urls = add_videos(fake_youtube, 2)
+    silent = SilentPort()
+    try:
+        app = make_app(tmp_path, fake_youtube, tor=True, tor_config=TorConfig(control_port=silent.port))
+        reports, waiter = [], []
+        batch = threading.Thread(target=lambda: reports.append(app.process_urls(urls)), daemon=True)
+        batch.start()
+        time.sleep(0.3)
+
+        def other_thread() -> None:  # e.g. a worker asking for its proxy while the check runs
+            try:
+                app.prepare_network()
+            except Cancelled:
+                waiter.append("cancelled")
+
+        second = threading.Thread(target=other_thread, daemon=True)
+        second.start()
+        time.sleep(0.3)
+        app.limits.cancel.set()
+        batch.join(timeout=5)
+        second.join(timeout=5)
+        assert not batch.is_alive() and not second.is_alive(), "Stop did not interrupt the Tor check"
+        assert waiter == ["cancelled"]
+        assert all(r.not_finished for r in reports[0].results)
+        assert fake_youtube.requests == []
+    finally:
+        silent.close()

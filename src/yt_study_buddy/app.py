@@ -140,7 +140,7 @@ class YouTubeStudyNotes:
         self._proxy_pool = None
         self._init_lock = threading.Lock()
         self._engine_lock = threading.Lock()
-        # Held only while Tor is checked, once, before any worker needs the network.
+        # Held only to set up the proxy pool, never across the Tor check.
         self._net_lock = threading.Lock()
         self._resolved = False
         self._warming = False
@@ -231,19 +231,22 @@ class YouTubeStudyNotes:
         instead of failing every video separately.
         """
         with self._net_lock:
-            if self._proxy_pool is None and (self._tor_enabled or self._proxy):
+            if self._proxy_pool is not None or not (self._tor_enabled or self._proxy):
+                return self._proxy_pool
+            if not self._tor_enabled:
                 from yt_study_buddy.net.proxy import ProxyPool
 
-                if self._tor_enabled:
-                    from yt_study_buddy.net.tor import TorConfig, TorController
+                self._proxy_pool = ProxyPool(self._proxy)
+                return self._proxy_pool
+            if self._tor is None:
+                from yt_study_buddy.net.tor import TorConfig, TorController
 
-                    config = self._tor_config or TorConfig(password=self.settings.tor_control_password)
-                    tor = TorController(config)
-                    tor.check()
-                    self._tor = tor
-                    self._proxy_pool = tor.proxy_pool()
-                else:
-                    self._proxy_pool = ProxyPool(self._proxy)
+                config = self._tor_config or TorConfig(password=self.settings.tor_control_password)
+                self._tor = TorController(config)
+            tor = self._tor
+        tor.check(self.limits.cancel)  # outside the lock: Stop interrupts it, nobody queues behind it
+        with self._net_lock:
+            self._proxy_pool = self._proxy_pool or tor.proxy_pool()
             return self._proxy_pool
 
     @property

@@ -86,16 +86,33 @@ def test_circuit_breaker_grows_and_resets():
     clock = FakeClock()
     breaker = CircuitBreaker(base_cooldown=5, max_cooldown=30, clock=clock)
     assert not breaker.is_open
-    assert breaker.record_failure() == 5
-    assert breaker.is_open
-    assert breaker.record_failure() == 10
-    assert breaker.record_failure() == 20
-    assert breaker.record_failure() == 30  # capped
+    cooldowns = []
+    for _ in range(4):
+        cooldowns.append(breaker.record_failure())
+        assert breaker.is_open
+        clock.now += cooldowns[-1]  # the window passes; the retry is blocked again
+    assert cooldowns == [5, 10, 20, 30]  # doubling, capped
     breaker.record_success()
     clock.now += 100
     assert not breaker.is_open
     assert breaker.record_failure() == 5
+    clock.now += 5
     assert breaker.record_failure(retry_after=25) == 25
+
+
+def test_simultaneous_blocks_are_one_trip():
+    """Three workers blocked at once open one cool-down window, not three doublings."""
+    clock = FakeClock()
+    breaker = CircuitBreaker(base_cooldown=30, max_cooldown=600, clock=clock)
+    assert [breaker.record_failure() for _ in range(3)] == [30, 30, 30]
+    assert breaker.trips == 1
+    assert breaker.remaining == pytest.approx(30)
+    clock.now += 10  # a request that was in flight comes back blocked inside the window
+    assert breaker.record_failure() == pytest.approx(20)
+    assert breaker.trips == 1
+    clock.now += 20  # the window is over: the next block is a new trip and doubles
+    assert breaker.record_failure() == 60
+    assert breaker.trips == 2
 
 
 def test_adaptive_limiter_cuts_to_what_got_through_and_grows_back():

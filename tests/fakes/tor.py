@@ -18,13 +18,15 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-__all__ = ["TorProcess", "start_tor", "tor_cookie", "tor_password", "TOR_TEST_PASSWORD"]
+__all__ = ["TorProcess", "SilentPort", "start_tor", "silent_port", "tor_cookie", "tor_password",
+           "TOR_TEST_PASSWORD"]
 
 TOR_TEST_PASSWORD = "correct horse battery staple"
 _START_TIMEOUT = 60.0
@@ -170,3 +172,36 @@ def tor_password(tmp_path_factory):
         yield proc
     finally:
         proc.stop()
+
+
+class SilentPort:
+    """A TCP port that accepts connections and never answers (a hung control port)."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self._held.append(conn)
+
+    def close(self) -> None:
+        self._server.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.fixture
+def silent_port():
+    """A hung control port: accepts, never answers."""
+    port = SilentPort()
+    try:
+        yield port
+    finally:
+        port.close()

@@ -11,10 +11,10 @@ import pytest
 
 from tests.fakes.http import LoopbackServer
 from tests.fakes.socks import FakeSocks5Server
-from tests.fakes.tor import TOR_TEST_PASSWORD, TorProcess, tor_cookie, tor_password  # noqa: F401
+from tests.fakes.tor import TOR_TEST_PASSWORD, TorProcess, silent_port, tor_cookie, tor_password  # noqa: F401
 from yt_study_buddy.config import redact
 from yt_study_buddy.errors import Cancelled, TorError
-from yt_study_buddy.net.proxy import proxy_credentials
+from yt_study_buddy.net.proxy import ProxyPool, proxy_credentials
 from yt_study_buddy.net.tor import TorConfig, TorController
 
 pytestmark = [pytest.mark.tor,
@@ -171,16 +171,23 @@ def test_rotate_sends_newnym_and_gives_fresh_credentials(tor_cookie):
 def test_concurrent_rotations_share_one_newnym_that_respects_the_wait(tor_cookie):
     with _controller(tor_cookie) as tor:
         tor.rotate()
+        # Slow to hand out new credentials, so a caller that returned before they
+        # were handed out would still see its old ones below.
+        tor._pool = _SlowRotatingPool(tor.proxy_pool().proxy_url, isolate_per_thread=True)
         results: list[float] = []
         errors: list[BaseException] = []
+        stale: list[str] = []
         start = threading.Barrier(3)
 
         def work() -> None:
+            before = tor.proxy_pool().for_current_thread()
             start.wait()
             try:
                 results.append(tor.rotate())
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
+            if tor.proxy_pool().for_current_thread() == before:
+                stale.append(before)
 
         threads = [threading.Thread(target=work) for _ in range(3)]
         for thread in threads:
@@ -192,9 +199,33 @@ def test_concurrent_rotations_share_one_newnym_that_respects_the_wait(tor_cookie
         # (about 10 s), the others wait for it and then use its fresh circuits.
         assert tor.rotations == 2
         assert len(results) == 3 and min(results) > 5
+        # Every caller, also those that queued behind the one NEWNYM, gets fresh credentials.
+        assert stale == []
         time.sleep(0.3)  # let tor flush its log
         # tor logs this when a NEWNYM arrives too early; we waited, so it must not.
         assert "Rate limiting NEWNYM" not in tor_cookie.log()
+
+
+class _SlowRotatingPool(ProxyPool):
+    def rotate_all(self) -> None:
+        time.sleep(0.5)
+        super().rotate_all()
+
+
+def test_a_hung_control_port_check_is_cancellable(silent_port):
+    tor = TorController(TorConfig(control_port=silent_port.port))
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    began = time.monotonic()
+    with pytest.raises(Cancelled):
+        tor.check(cancel)
+    assert time.monotonic() - began < 3
+
+
+def test_a_hung_control_port_check_gives_up_with_a_reason(silent_port):
+    tor = TorController(TorConfig(control_port=silent_port.port))
+    with pytest.raises(TorError, match="did not answer"):
+        tor.check(timeout=0.5)
 
 
 def test_rotate_wait_is_cancellable(tor_cookie):

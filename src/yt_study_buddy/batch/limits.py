@@ -8,7 +8,8 @@ tests) in one process do not share state.
 - ``SharedBackoff``: when one worker learns the service wants a pause (a 429
   with ``retry-after``, a 529), every worker waits until that deadline.
 - ``CircuitBreaker``: after YouTube blocks us, all workers hold off for a
-  cool-down that doubles on each further block and resets on success.
+  cool-down that doubles on each further trip (blocks inside one window count
+  once) and resets on success.
 - ``ServiceLimits``: the bundle one batch uses.
 """
 
@@ -114,14 +115,31 @@ class CircuitBreaker:
         """True while calls should wait."""
         return self._backoff.remaining > 0
 
+    @property
+    def remaining(self) -> float:
+        """Seconds left in the current cool-down window (0 when closed)."""
+        return self._backoff.remaining
+
     def record_failure(self, retry_after: float | None = None) -> float:
-        """Open the circuit after a block; return the cool-down chosen."""
+        """Open the circuit after a block; return the seconds until it closes.
+
+        Blocks reported while a window is open are the same trip: requests that
+        were in flight together when YouTube started blocking must not each
+        double the cool-down (three at once would wait four times as long).
+        """
         with self._lock:
+            remaining = self._backoff.remaining
+            if remaining > 0:
+                if retry_after and retry_after > remaining:
+                    self._backoff.pause_for(min(retry_after, self.max_cooldown))
+                    return min(retry_after, self.max_cooldown)
+                return remaining
             self.consecutive_failures += 1
             self.trips += 1
             cooldown = self.base_cooldown * (2 ** (self.consecutive_failures - 1))
             cooldown = min(max(cooldown, retry_after or 0.0), self.max_cooldown)
-        self._backoff.pause_for(cooldown)
+            # Under the lock, so a block racing this one sees the window open.
+            self._backoff.pause_for(cooldown)
         return cooldown
 
     def record_success(self) -> None:

@@ -30,6 +30,8 @@ DEFAULT_SOCKS_PORT = 9050
 DEFAULT_CONTROL_PORT = 9051
 # tor ignores a NEWNYM sent sooner than this after the previous one.
 _NEWNYM_INTERVAL = 10.0
+# A control port that accepts but never answers is given up on after this long.
+_CHECK_TIMEOUT = 30.0
 
 
 @dataclass
@@ -190,10 +192,36 @@ class TorController:
                 pass
             self._controller = None
 
-    def check(self) -> None:
-        """Connect and authenticate to the control port, or raise TorError saying why."""
-        with self._lock:
-            self._connect()
+    def check(self, cancel: threading.Event | None = None, *, timeout: float = _CHECK_TIMEOUT) -> None:
+        """Connect and authenticate to the control port, or raise TorError saying why.
+
+        The connection is made on a helper thread, so a control port that
+        accepts but never answers costs at most ``timeout`` seconds, and setting
+        ``cancel`` (Stop, Ctrl-C) ends the wait at once with Cancelled.
+        """
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        failure: list[BaseException] = []
+
+        def attempt() -> None:
+            try:
+                with self._lock:
+                    self._connect()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                failure.append(exc)
+
+        helper = threading.Thread(target=attempt, name="tor-check", daemon=True)
+        helper.start()
+        deadline = time.monotonic() + timeout
+        while helper.is_alive():
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            if time.monotonic() >= deadline:
+                raise TorError(f"Tor's control port at {self._where} did not answer within "
+                               f"{timeout:g} s: is it Tor's control port? (check --tor-control-port)")
+            helper.join(0.1)
+        if failure:
+            raise failure[0]
 
     def proxy_pool(self) -> ProxyPool:
         """Return the pool of per-thread socks5h URLs (DNS through Tor) for this tor."""
@@ -227,10 +255,12 @@ class TorController:
                 return time.monotonic() - start
             self._signal_newnym(cancel)
             self._rotations += 1
+            # Still under the lock: a caller queued behind this rotation returns as
+            # soon as it gets the lock, and must find the new credentials in place.
+            if self._pool is not None:
+                self._pool.rotate_all()
         finally:
             self._lock.release()
-        if self._pool is not None:
-            self._pool.rotate_all()
         return time.monotonic() - start
 
     def _signal_newnym(self, cancel: threading.Event | None) -> None:
