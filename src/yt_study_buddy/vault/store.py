@@ -9,11 +9,19 @@ Layout::
 Naming is settled so that the vault does not depend on which video finished
 first: a title shared by two videos gives both " (<video id>)" once
 ``finalize()`` has run; before that, a later writer never takes a name another
-video already holds. Nothing outside ``root`` is ever written.
+video already holds.
+
+Everything read from the vault is untrusted: a path from front matter or the
+index counts only if it resolves inside ``root``; a symbolic link is never
+taken for one of our notes; a file is moved or deleted only when its front
+matter says it is ours *and* names the same video. Two files claiming one video
+(a user's copy) are both kept; the app writes to the one the index knows.
+Nothing outside ``root`` is ever written, moved or deleted.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -34,6 +42,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from yt_study_buddy.vault.linker import LinkReport
 
 __all__ = ["HIDDEN_DIR", "Vault", "NoteRecord", "ASSESSMENT_SUFFIX"]
+
+log = logging.getLogger(__name__)
 
 HIDDEN_DIR = ".study-buddy"
 ASSESSMENT_SUFFIX = " - Assessment"
@@ -60,6 +70,13 @@ def _claims(base: str) -> set[str]:
 
 def _suffixed(base: str, video_id: str) -> str:
     return f"{base} ({safe_filename(video_id, 60)})"
+
+
+def _canonical(record: NoteRecord) -> bool:
+    """True when a note sits where the app would have put it (its title's name, its subject's folder)."""
+    base = safe_filename(record.title)
+    return (record.path.stem in (base, _suffixed(base, record.video_id))
+            and record.path.parent.name == safe_filename(record.subject, 100))
 
 
 def _timestamp(value: object) -> str | None:
@@ -94,6 +111,8 @@ class Vault:
         # Markdown files seen not to be our notes (the user's own pages, assessments), by
         # path -> (mtime, size): a lookup that misses the index need not re-read them.
         self._not_notes: dict[str, tuple[int, int]] = {}
+        # Videos already warned about for having two files (a user's copy): warn once.
+        self._warned_copies: set[str] = set()
 
     # -- locking and paths ---------------------------------------------------------------
 
@@ -135,6 +154,16 @@ class Vault:
             raise VaultError(f"refusing to write outside the notes folder: {path}")
         return Path(path)
 
+    def inside(self, path: str | Path) -> Path | None:
+        """Return path (relative ones taken from the root) if it resolves inside the vault, else None."""
+        try:
+            target = self.root / path
+            resolved = target.resolve()
+            root = self.root.resolve()
+        except (OSError, ValueError, RuntimeError):  # a NUL byte, a link loop
+            return None
+        return target if resolved != root and root in resolved.parents else None
+
     def relative(self, path: Path) -> str:
         """Return path relative to the root, with forward slashes."""
         return Path(path).absolute().relative_to(self.root).as_posix()
@@ -149,33 +178,37 @@ class Vault:
             return []
         return sorted(names, key=lambda n: (n.casefold(), n))
 
-    def read_record(self, path: Path) -> NoteRecord | None:
-        """Return the note record of a file, or None if it is not one of this tool's notes."""
+    def _read_meta(self, path: Path) -> dict:
+        # The app never makes links: a link is the user's, whatever it points to.
         try:
+            if Path(path).is_symlink():
+                return {}
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            return None
-        meta, _ = split_front_matter(text)
+            return {}
+        return split_front_matter(text)[0]
+
+    def read_record(self, path: Path) -> NoteRecord | None:
+        """Return the note record of a file, or None if it is not one of this tool's notes."""
+        meta = self._read_meta(path)
         if meta.get("type") != NOTE_TYPE or not meta.get("video_id"):
             return None
         assessment = meta.get("assessment")
+        # Untrusted: an assessment path leading out of the vault (absolute, ../) is no assessment.
+        assessment = self.inside(Path(path).parent / str(assessment)) if assessment else None
         return NoteRecord(
             video_id=str(meta["video_id"]),
             title=clean_title(str(meta.get("title") or meta["video_id"])),
             path=Path(path).absolute(),
             subject=str(meta.get("subject") or Path(path).parent.name),
             concepts=_unique_concepts(list(meta.get("concepts") or [])),
-            assessment=(Path(path).parent / str(assessment)).absolute() if assessment else None,
+            assessment=assessment.absolute() if assessment else None,
             created=_timestamp(meta.get("created")),
         )
 
     def owner(self, path: Path) -> str | None:
         """Return the video id in a markdown file's front matter (note or assessment), if any."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        meta, _ = split_front_matter(text)
+        meta = self._read_meta(path)
         if meta.get("type") in (NOTE_TYPE, ASSESSMENT_TYPE) and meta.get("video_id"):
             return str(meta["video_id"])
         return None
@@ -190,12 +223,30 @@ class Vault:
 
     def iter_notes(self) -> list[NoteRecord]:
         """Return every study note in the vault, sorted by path (one per video id)."""
-        found: dict[str, NoteRecord] = {}
+        claims: dict[str, list[NoteRecord]] = {}
         for path in sorted(self._markdown_files(), key=lambda p: self.relative(p)):
             record = self.read_record(path)
-            if record is not None and record.video_id not in found:
-                found[record.video_id] = record
-        return list(found.values())
+            if record is not None:
+                claims.setdefault(record.video_id, []).append(record)
+        index = self.graph.load_index() or {}
+        found = []
+        for video_id, records in claims.items():
+            known = (index.get(video_id) or {}).get("path")
+            # The file the index knows, else the one named and placed as the app names them:
+            # a user's copy ("Lecture copy.md", "Archive/Lecture.md") is never taken for ours.
+            records.sort(key=lambda r: (self.relative(r.path) != known, not _canonical(r)))
+            if len(records) > 1:
+                self._warn_copies(video_id, records[0].path, [r.path for r in records[1:]])
+            found.append(records[0])
+        return sorted(found, key=lambda r: self.relative(r.path))
+
+    def _warn_copies(self, video_id: str, ours: Path, copies: list[Path]) -> None:
+        with self._guard:
+            if video_id in self._warned_copies:
+                return
+            self._warned_copies.add(video_id)
+        log.warning("%d files claim video %s: keeping them all, writing to %s only (not %s)",
+                    len(copies) + 1, video_id, self.relative(ours), ", ".join(self.relative(c) for c in copies))
 
     def _index_is_stale(self, index: dict[str, dict]) -> bool:
         """True when a note on disk is missing from the index (the cheap check: list, read only strangers)."""
@@ -212,8 +263,12 @@ class Vault:
             with self._guard:
                 if self._not_notes.get(rel) == stamp:
                     continue
-            if self.read_record(path) is not None:
+            record = self.read_record(path)
+            if record is not None and record.video_id not in index:
                 return True
+            if record is not None:
+                # A second file claiming an indexed video: a user's copy, not a lost note.
+                self._warn_copies(record.video_id, self.root / index[record.video_id]["path"], [path])
             with self._guard:
                 self._not_notes[rel] = stamp
         return False
@@ -240,8 +295,8 @@ class Vault:
         else:
             entry = index.get(video_id)
             if entry is not None:
-                path = self.root / entry["path"]
-                record = self.read_record(path)
+                path = self.inside(entry["path"])  # untrusted: the index may be hand-edited
+                record = self.read_record(path) if path is not None else None
                 if record is not None and record.video_id == video_id:
                     return path
                 index = self._fresh_index()  # the user moved or deleted the file
@@ -250,9 +305,9 @@ class Vault:
                 # from the vault, and reprocessing would pay for the video again.
                 index = self._fresh_index()
         entry = index.get(video_id)
-        if entry is None:
+        path = self.inside(entry["path"]) if entry is not None else None
+        if path is None:
             return None
-        path = self.root / entry["path"]
         record = self.read_record(path)
         return path if record is not None and record.video_id == video_id else None
 
@@ -266,14 +321,25 @@ class Vault:
                 break
         return self.contained(self.root / name)
 
-    def _stem_for(self, video_id: str, base: str, folder: Path, others: dict[str, str]) -> str:
+    def _may_replace(self, target: Path, video_id: str, own: set[Path | None]) -> bool:
+        """True when target is free, one of the video's own files, or an assessment of it left behind."""
+        if not target.exists() and not target.is_symlink():
+            return True
+        if target.absolute() in own:
+            return True
+        # Never take over a file of another video or of the user: a note of this video that is
+        # not the one the index knows is the user's copy.
+        meta = self._read_meta(target)
+        return meta.get("type") == ASSESSMENT_TYPE and str(meta.get("video_id")) == video_id
+
+    def _stem_for(self, video_id: str, base: str, folder: Path, others: dict[str, str],
+                  own: set[Path | None]) -> str:
         mine = _claims(base)
         clash = any(vid != video_id and _claims(safe_filename(title)) & mine for vid, title in others.items())
         candidates = [_suffixed(base, video_id)] if clash else [base, _suffixed(base, video_id)]
         for stem in candidates:
             targets = [folder / f"{stem}.md", folder / f"{stem}{ASSESSMENT_SUFFIX}.md"]
-            # Never take over a file that belongs to another video or to the user.
-            if all(not t.exists() or self.owner(t) == video_id for t in targets):
+            if all(self._may_replace(t, video_id, own) for t in targets):
                 return stem
         raise VaultError(f"cannot find a free file name for {base!r} in {folder}")
 
@@ -298,7 +364,7 @@ class Vault:
             created = (old_record.created if old_record is not None else None) or now
             updated = now if old_record is not None else None
             others = {vid: e["title"] for vid, e in graph.notes().items()}
-            stem = self._stem_for(video_id, base, folder, others)
+            stem = self._stem_for(video_id, base, folder, others, {old_note, old_assess})
             note_path = self.contained(folder / f"{stem}.md")
             assess_path = self.contained(folder / f"{stem}{ASSESSMENT_SUFFIX}.md")
             written: list[Path] = []
@@ -306,10 +372,9 @@ class Vault:
             if assessment is not None:
                 atomic_write_text(assess_path, render_assessment(meta, assessment, note_name=stem))
                 written.append(assess_path)
-            elif old_assess is not None and old_assess.exists() and self.owner(old_assess) == video_id:
+            elif old_assess is not None:
                 # A run without assessments keeps the one already paid for, under the new name.
-                self._move_assessment(old_assess, assess_path, stem)
-                keep_assessment = True
+                keep_assessment = self._move_assessment(old_assess, assess_path, stem, video_id)
             has_assessment = assessment is not None or keep_assessment
             text = render_note(meta, folder.name, NotesResult(
                 markdown=notes.markdown, concepts=concepts, summary=notes.summary, subject=notes.subject,
@@ -328,22 +393,36 @@ class Vault:
                            concepts=concepts, assessment=assess_path if has_assessment else None)
         return written
 
-    def _remove_own(self, path: Path, video_id: str) -> None:
-        if path.exists() and self.owner(path) == video_id:
-            try:
-                self.contained(path).unlink()
-            except OSError as exc:
-                raise vault_error_from_oserror(exc, path, "remove") from exc
+    def _is_own(self, path: Path, video_id: str) -> bool:
+        """True for a file inside the vault whose front matter says it is ours, for this video."""
+        return self.inside(path) is not None and self.owner(path) == video_id
 
-    def _move_assessment(self, old: Path, new: Path, note_stem: str) -> None:
-        if old.absolute() == new.absolute():
+    def _unlink(self, path: Path) -> None:
+        try:
+            self.contained(path).unlink(missing_ok=True)
+        except OSError as exc:
+            raise vault_error_from_oserror(exc, path, "remove") from exc
+
+    def _remove_own(self, path: Path, video_id: str) -> None:
+        if self._is_own(path, video_id):
+            self._unlink(path)
+
+    def _move_assessment(self, old: Path, new: Path, note_stem: str, video_id: str) -> bool:
+        """Move the video's assessment to new (pointing at note_stem); False if old is not ours to move."""
+        if not self._is_own(old, video_id):
+            return False
+        try:
             text = old.read_text(encoding="utf-8")
-            fixed = _retarget_assessment(text, note_stem)
+        except (OSError, UnicodeDecodeError):
+            return False
+        fixed = _retarget_assessment(text, note_stem)
+        if old.absolute() == new.absolute():
             if fixed != text:
-                atomic_write_text(new, fixed)
-            return
-        atomic_write_text(self.contained(new), _retarget_assessment(old.read_text(encoding="utf-8"), note_stem))
-        old.unlink(missing_ok=True)
+                atomic_write_text(self.contained(new), fixed)
+            return True
+        atomic_write_text(self.contained(new), fixed)
+        self._unlink(old)
+        return True
 
     def _rename_note(self, record: NoteRecord, stem: str) -> None:
         folder = record.path.parent
@@ -351,12 +430,12 @@ class Vault:
         new_assess = self.contained(folder / f"{stem}{ASSESSMENT_SUFFIX}.md")
         text = record.path.read_text(encoding="utf-8")
         meta, body = split_front_matter(text)
-        if record.assessment is not None and record.assessment.exists():
-            self._move_assessment(record.assessment, new_assess, stem)
+        if record.assessment is not None and self._move_assessment(record.assessment, new_assess, stem,
+                                                                   record.video_id):
             body = body.replace(f"[[{record.assessment.stem}]]", f"[[{new_assess.stem}]]", 1)
             meta["assessment"] = new_assess.name
         atomic_write_text(new_note, dump_front_matter(meta, body))
-        record.path.unlink(missing_ok=True)
+        self._unlink(record.path)
 
     def settle_names(self) -> int:
         """Give every video whose title clashes with another's the ' (<id>)' suffix; return renames."""
@@ -380,7 +459,7 @@ class Vault:
             if rec.path.stem == want:
                 continue
             targets = [folder / f"{want}.md", folder / f"{want}{ASSESSMENT_SUFFIX}.md"]
-            if any(t.exists() and self.owner(t) != rec.video_id for t in targets):
+            if not all(self._may_replace(t, rec.video_id, {rec.path, rec.assessment}) for t in targets):
                 continue  # never overwrite another video's or the user's file
             self._rename_note(rec, want)
             renamed += 1
