@@ -39,10 +39,9 @@ from yt_study_buddy.models import (
     VideoMeta,
 )
 from yt_study_buddy.batch.pool import (
-    MAX_WORKERS,
-    MIN_WORKERS,
     ParallelVideoProcessor,
     ProcessingMetrics,
+    check_workers,
     ProgressCallback,
     ResultCallback,
 )
@@ -101,8 +100,10 @@ class YouTubeStudyNotes:
         youtube_client: Any = None,
         block_retries: int | None = None,
     ):
-        if not MIN_WORKERS <= int(max_workers) <= MAX_WORKERS:
-            raise InputError(f"workers must be between {MIN_WORKERS} and {MAX_WORKERS}, got {max_workers}")
+        try:
+            check_workers(max_workers)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
         if delay < 0:
             raise InputError(f"delay must be 0 or more seconds, got {delay}")
         if engine not in ENGINES:

@@ -26,6 +26,7 @@ __all__ = [
     "ResultCallback",
     "MIN_WORKERS",
     "MAX_WORKERS",
+    "check_workers",
 ]
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,13 @@ MAX_WORKERS = 10
 NOT_STARTED = "not started: the batch was stopped"
 
 ProgressCallback = Callable[[str, int, int], None]
+
+
+def check_workers(value: int) -> int:
+    """The worker count as an int; ValueError naming the allowed range when it is outside it."""
+    if not MIN_WORKERS <= int(value) <= MAX_WORKERS:
+        raise ValueError(f"workers must be between {MIN_WORKERS} and {MAX_WORKERS}, got {value}")
+    return int(value)
 
 
 def _callback_status(result: ProcessingResult) -> str:
@@ -161,8 +169,7 @@ class ParallelVideoProcessor:
         result_callback: ResultCallback | None = None,
         cancel_event: threading.Event | None = None,
     ):
-        if not MIN_WORKERS <= int(max_workers) <= MAX_WORKERS:
-            raise ValueError(f"max_workers must be between {MIN_WORKERS} and {MAX_WORKERS}, got {max_workers}")
+        check_workers(max_workers)
         if rate_limit_delay < 0:
             raise ValueError("rate_limit_delay must be >= 0")
         self.max_workers = int(max_workers)

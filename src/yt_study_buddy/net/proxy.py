@@ -52,8 +52,8 @@ def mask_proxy_url(url: str) -> str:
     return text
 
 
-def _host_for_url(host: str) -> str:
-    # IPv6 literals need brackets inside a URL.
+def host_for_url(host: str) -> str:
+    """A host as it stands in a URL: IPv6 literals get brackets."""
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
@@ -77,11 +77,11 @@ def validate_proxy_url(url: str) -> str:
         raise InputError(f"invalid proxy URL {shown!r}: it has no host")
     if port is None or not 0 < port < 65536:
         raise InputError(f"invalid proxy URL {shown!r}: it needs a port, "
-                         f"e.g. {scheme}://{_host_for_url(parts.hostname)}:1080")
+                         f"e.g. {scheme}://{host_for_url(parts.hostname)}:1080")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise InputError(f"invalid proxy URL {shown!r}: expected only scheme://host:port")
     netloc = parts.netloc.rsplit("@", 1)
-    hostport = f"{_host_for_url(parts.hostname)}:{port}"
+    hostport = f"{host_for_url(parts.hostname)}:{port}"
     userinfo = f"{netloc[0]}@" if len(netloc) == 2 else ""
     return f"{scheme}://{userinfo}{hostport}"
 
@@ -92,7 +92,7 @@ def with_credentials(proxy_url: str, username: str, password: str) -> str:
     # quote everything outside unreserved so ':' '@' '/' in a password stay inside it.
     user = quote(username, safe="")
     secret = quote(password, safe="")
-    return f"{parts.scheme}://{user}:{secret}@{_host_for_url(parts.hostname)}:{parts.port}"
+    return f"{parts.scheme}://{user}:{secret}@{host_for_url(parts.hostname)}:{parts.port}"
 
 
 def proxy_credentials(proxy_url: str) -> tuple[str | None, str | None]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from yt_study_buddy.config import redact, register_secret
 from yt_study_buddy.errors import Cancelled, TorError
-from yt_study_buddy.net.proxy import ProxyPool
+from yt_study_buddy.net.proxy import ProxyPool, host_for_url
 
 __all__ = ["TorConfig", "TorController", "DEFAULT_SOCKS_PORT", "DEFAULT_CONTROL_PORT"]
 
@@ -227,9 +227,7 @@ class TorController:
         """Return the pool of per-thread socks5h URLs (DNS through Tor) for this tor."""
         with self._pool_lock:
             if self._pool is None:
-                host = self.config.socks_host
-                if ":" in host and not host.startswith("["):
-                    host = f"[{host}]"
+                host = host_for_url(self.config.socks_host)
                 self._pool = ProxyPool(f"socks5h://{host}:{int(self.config.socks_port)}",
                                        isolate_per_thread=True)
             return self._pool

@@ -256,7 +256,7 @@ def load_caption_file(path: str | Path) -> tuple[Source, VideoMeta, Transcript]:
     name = file.name or str(path)
     suffix = file.suffix.lower()
     if suffix not in CAPTION_SUFFIXES:
-        raise InputError(f"{name}: unsupported caption file type (use .vtt, .srt or .txt)")
+        raise InputError(f"{name}: unsupported caption file type (use .vtt, .srt, .txt or a YouTube .json caption file)")
     try:
         size = file.stat().st_size
         if size > MAX_CAPTION_FILE_BYTES:

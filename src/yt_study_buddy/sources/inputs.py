@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 
 from yt_study_buddy.errors import InputError, StudyBuddyError
 from yt_study_buddy.models import Source
+from yt_study_buddy.sources.captions import CAPTION_SUFFIXES
 from yt_study_buddy.sources.urls import VIDEO_ID_RE, is_playlist_url, parse_playlist_id, parse_video_id, watch_url
 
 __all__ = [
@@ -20,7 +21,6 @@ __all__ = [
     "resolve_sources",
 ]
 
-CAPTION_SUFFIXES = (".vtt", ".srt", ".txt")
 MAX_LIST_FILE_BYTES = 20 * 1024 * 1024
 MAX_ENTRY_CHARS = 2048
 

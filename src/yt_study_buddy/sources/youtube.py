@@ -35,7 +35,7 @@ from yt_study_buddy.errors import (
     YouTubeResponseError,
 )
 from yt_study_buddy.models import Segment, Transcript, VideoMeta
-from yt_study_buddy.sources.urls import is_youtube_host, rewrite_youtube_url
+from yt_study_buddy.sources.urls import is_youtube_host, rewrite_youtube_url, watch_url
 
 __all__ = ["YouTubeClient", "convert_youtube_error", "rewrite_youtube_url", "is_youtube_host"]
 
@@ -320,8 +320,7 @@ class YouTubeClient:
     # -- metadata and playlists
 
     def _oembed(self, video_id: str) -> VideoMeta:
-        watch = f"https://www.youtube.com/watch?v={video_id}"
-        url = f"https://www.youtube.com/oembed?url={quote(watch, safe='')}&format=json"
+        url = f"https://www.youtube.com/oembed?url={quote(watch_url(video_id), safe='')}&format=json"
         response = self._state().session.get(url)
         response.raise_for_status()
         data = response.json()
@@ -329,7 +328,7 @@ class YouTubeClient:
         if not title:
             raise YouTubeResponseError("YouTube's oEmbed answer had no title")
         return VideoMeta(video_id=video_id, title=title,
-                         channel=str(data.get("author_name") or "").strip(), url=watch)
+                         channel=str(data.get("author_name") or "").strip(), url=watch_url(video_id))
 
     def fetch_metadata(self, video_id: str) -> VideoMeta:
         """Return a video's title and channel (oEmbed, then yt-dlp)."""
@@ -354,7 +353,7 @@ class YouTubeClient:
             raise first
         channel = str(info.get("channel") or info.get("uploader") or "").strip()
         return VideoMeta(video_id=video_id, title=title, channel=channel,
-                         url=f"https://www.youtube.com/watch?v={video_id}")
+                         url=watch_url(video_id))
 
     def expand_playlist(self, url: str) -> list[str]:
         """Return a playlist's video ids in order (yt-dlp flat extraction)."""

@@ -19,7 +19,7 @@ from yt_dlp.networking import Request
 from yt_study_buddy.sources.captions import parse_json3, parse_srt, parse_vtt
 from yt_study_buddy.errors import CaptionsDisabled, NoCaptionsInLanguage, YouTubeResponseError
 from yt_study_buddy.models import Segment, Transcript
-from yt_study_buddy.sources.urls import rewrite_youtube_url
+from yt_study_buddy.sources.urls import rewrite_youtube_url, watch_url
 
 __all__ = ["RedirectingYoutubeDL", "fetch_subtitles", "fetch_info", "flat_playlist_ids", "rewrite_url"]
 
@@ -95,9 +95,6 @@ def _params(proxy: str | None, timeout: float, extra: dict[str, Any]) -> dict[st
     return params
 
 
-def _watch(video_id: str) -> str:
-    return f"https://www.youtube.com/watch?v={video_id}"
-
 
 def _parse(ext: str, body: str) -> list[Segment]:
     if ext == "json3":
@@ -123,7 +120,7 @@ def fetch_subtitles(video_id: str, languages: Sequence[str], *, base_url: str | 
         "ignore_no_formats_error": True,
     })
     with RedirectingYoutubeDL(params, base_url=base_url, extractors=extractors) as ydl:
-        info = ydl.extract_info(_watch(video_id), download=False)
+        info = ydl.extract_info(watch_url(video_id), download=False)
         manual = info.get("subtitles") or {}
         automatic = info.get("automatic_captions") or {}
         chosen = info.get("requested_subtitles") or {}
@@ -158,7 +155,7 @@ def fetch_info(video_id: str, *, base_url: str | None, proxy: str | None, timeou
     """Return yt-dlp's unprocessed info dict for a video (title, channel, ...)."""
     params = _params(proxy, timeout, {"ignore_no_formats_error": True})
     with RedirectingYoutubeDL(params, base_url=base_url, extractors=extractors) as ydl:
-        return ydl.extract_info(_watch(video_id), download=False, process=False) or {}
+        return ydl.extract_info(watch_url(video_id), download=False, process=False) or {}
 
 
 def flat_playlist_ids(url: str, *, base_url: str | None, proxy: str | None, timeout: float,

@@ -33,6 +33,7 @@ from yt_study_buddy.vault.atomic import atomic_write_text, vault_error_from_oser
 from yt_study_buddy.errors import VaultError
 from yt_study_buddy.vault.filenames import clean_title, safe_filename
 from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
+from yt_study_buddy.notes.categorize import DEFAULT_SUBJECT
 from yt_study_buddy.vault.render import ASSESSMENT_TYPE, NOTE_TYPE, dump_front_matter, render_assessment, render_note, split_front_matter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 HIDDEN_DIR = ".study-buddy"
 ASSESSMENT_SUFFIX = " - Assessment"
-DEFAULT_SUBJECT = "General"
 
 
 @dataclass(frozen=True)
