@@ -12,6 +12,7 @@ __all__ = [
     "VideoMeta",
     "Source",
     "NotesResult",
+    "Flashcard",
     "AssessmentQuestion",
     "Assessment",
     "ASSESSMENT_CATEGORIES",
@@ -130,6 +131,20 @@ class Source:
 
 
 @dataclass
+class Flashcard:
+    """One card to review: a question and its answer, with where the video says it.
+
+    ``cloze`` (optional) is the same fact as one sentence with the answer marked
+    ``==like this==``; a card that has one is shown as that sentence with a blank.
+    """
+
+    front: str
+    back: str
+    cloze: str | None = None
+    timestamp: float | None = None
+
+
+@dataclass
 class NotesResult:
     """What a note engine produced for one video, before it reaches the vault."""
 
@@ -140,6 +155,11 @@ class NotesResult:
     engine: str = "offline"
     model: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    flashcards: list[Flashcard] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Rebuilt from JSON (the cache of paid-for work), cards arrive as plain dicts.
+        self.flashcards = [Flashcard(**c) if isinstance(c, dict) else c for c in self.flashcards]
 
 
 ASSESSMENT_CATEGORIES: dict[str, str] = {

@@ -177,7 +177,24 @@ class _Lecture:
             "summary": f"The lecture explains {', '.join(self.concepts[:3])} "
                        f"over {len(self.lines)} transcript lines.",
             "subject": subject or self.concepts[0].title(),
+            "flashcards": self.flashcards(),
         }
+
+    def flashcards(self) -> list[dict[str, Any]]:
+        """A card per concept the transcript says something about, with a cloze of that line."""
+        cards = []
+        for concept in self.concepts:
+            hit = self.line_with(concept)
+            if hit is None:
+                continue
+            seconds, _, text = hit
+            card: dict[str, Any] = {"front": f"What does the lecture say about {concept}?",
+                                    "back": text, "timestamp_seconds": seconds}
+            marked = re.sub(re.escape(concept), lambda m: f"=={m.group(0)}==", text, count=1, flags=re.I)
+            if marked != text:
+                card["cloze"] = marked
+            cards.append(card)
+        return cards
 
     def assessment(self) -> dict[str, Any]:
         from yt_study_buddy.models import ASSESSMENT_CATEGORIES

@@ -10,12 +10,13 @@ malformed answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from yt_study_buddy.errors import StudyBuddyError
-from yt_study_buddy.models import ASSESSMENT_CATEGORIES, AssessmentQuestion, VideoMeta, youtube_link
+from yt_study_buddy.models import ASSESSMENT_CATEGORIES, AssessmentQuestion, Flashcard, VideoMeta, youtube_link
 from yt_study_buddy.notes import prompts
+from yt_study_buddy.notes.cards import cards_from_answer
 
 __all__ = ["StudyData", "clean_markdown", "study_data", "assessment_questions",
            "MAX_CONCEPTS", "MAX_SUBJECT_CHARS"]
@@ -29,11 +30,12 @@ _FRONT_MATTER = re.compile(r"\A\s*---\s*\n.*?\n---\s*\n", re.DOTALL)
 
 @dataclass
 class StudyData:
-    """Concepts, summary and subject of one video, checked."""
+    """Concepts, summary, subject and flashcards of one video, checked."""
 
     concepts: list[str]
     summary: str
     subject: str
+    flashcards: list[Flashcard] = field(default_factory=list)
 
 
 def _possessive(who: str) -> str:
@@ -100,7 +102,9 @@ def study_data(data: dict[str, Any], existing_subjects: Sequence[str], *, who: s
         if existing.casefold() == subject.casefold():
             subject = existing
             break
-    return StudyData(concepts=concepts[:MAX_CONCEPTS], summary=summary, subject=subject)
+    # Cards are extras: a malformed card is dropped, and an answer without any still gives notes.
+    return StudyData(concepts=concepts[:MAX_CONCEPTS], summary=summary, subject=subject,
+                     flashcards=cards_from_answer(data.get("flashcards")))
 
 
 def assessment_questions(data: dict[str, Any], *, who: str,

@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable, Sequence, TypeVar
 
 from yt_study_buddy.notes import answers, prompts
+from yt_study_buddy.notes.cards import card_range
 from yt_study_buddy.config import DEFAULT_MODEL, redact, register_secret
 from yt_study_buddy.errors import (
     Cancelled,
@@ -206,11 +207,13 @@ class ClaudeEngine:
             markdown = self._stream_notes(system, meta, usage)
             if on_draft is not None:
                 on_draft(markdown, dict(usage))
-        data = self._tool_call(system, prompts.study_data_request(existing_subjects),
+        data = self._tool_call(system, prompts.study_data_request(existing_subjects,
+                                                                  card_range(transcript.duration)),
                                prompts.STUDY_TOOL, usage)
         study = answers.study_data(data, existing_subjects, who="Claude", error=ClaudeResponseError)
         return NotesResult(markdown=markdown, concepts=study.concepts, summary=study.summary,
-                           subject=study.subject, engine=self.name, model=self.model, usage=usage)
+                           subject=study.subject, engine=self.name, model=self.model, usage=usage,
+                           flashcards=study.flashcards)
 
     def generate_assessment(self, meta: VideoMeta, transcript: Transcript,
                             notes: NotesResult) -> Assessment:

@@ -7,11 +7,9 @@ byte-identical notes, whichever other videos are processed around it.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from yt_study_buddy.notes import categorize
@@ -25,7 +23,20 @@ from yt_study_buddy.models import (
     format_timestamp,
     youtube_link,
 )
-from yt_study_buddy.notes.text_analysis import Sentence, Term, extract_terms, split_sentences, term_pattern, tokenize
+from yt_study_buddy.notes.cards import card_range
+from yt_study_buddy.notes.offline_cards import offline_flashcards
+from yt_study_buddy.notes.offline_analysis import (
+    BACK_REFERENCE_RE,
+    DEFINITION_SEARCH,
+    MAX_QUOTE_WORDS,
+    SUBJECT_POSITION,
+    Analysis,
+    analyse,
+    nested,
+    norm,
+    word_count,
+)
+from yt_study_buddy.notes.text_analysis import Term, tokenize
 
 __all__ = ["OfflineEngine"]
 
@@ -40,25 +51,6 @@ _EXAMPLE_INTRO_RE = re.compile(
     r"an example that|take an example|consider an example)\b",
     re.IGNORECASE,
 )
-_DEFINES_AFTER = re.compile(
-    r"^\s*(?:,\s*)?(?:(?:which|that)\s+)?(?:is|are)\s+(?!(?:going|gonna|that|this|it|why|how|what|where|when|not|also|"
-    r"just|so|too|very|really|the same|important|useful|here|there|now|then|still|always|never|half|one|two|three|"
-    r"four|five|six|seven|eight|nine|ten|zero|minus|\d)\b)"
-    r"|^\s*(?:means|refers to|is defined as|describes|stands for|is called|is known as|measures|controls|"
-    r"determines|represents|tells (?:us|you)|happens when|occurs when)\b",
-    re.IGNORECASE,
-)
-_DEFINES_BEFORE = re.compile(
-    r"\b(?:we call (?:this|that|it|these|them)|(?:is|are) called|(?:is|are) known as|referred to as|"
-    r"what we call|this is called|that's called|defined as)\s+(?:an?\s+|the\s+)?$",
-    re.IGNORECASE,
-)
-# "X is ..." only defines X when X opens the sentence, give or take a filler word.
-_SUBJECT_POSITION = re.compile(
-    r"^\s*(?:(?:so|and|now|well|okay|ok|basically|remember|first|second|finally|formally|simply put)[,:]?\s+)*"
-    r"(?:an?\s+|the\s+)?$",
-    re.IGNORECASE,
-)
 # How a speaker frames a talk: "today we look at", "in this lecture", "by the end you will be able to".
 _FRAMING_RE = re.compile(
     r"\b(?:today|this (?:lecture|video|session|talk|lesson|class|course|hour|week)|in this|by the end|"
@@ -67,89 +59,8 @@ _FRAMING_RE = re.compile(
     r"(?:look|learn|study|see|cover|talk|explore|discuss|open|follow|focus|introduce|explain)\b)",
     re.IGNORECASE,
 )
-# A sentence opening with a pronoun leans on the one before it; out of context it reads oddly.
-_BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|its|it's|this|that|these|those|they|their|he|she)\b", re.IGNORECASE)
-_MAX_QUOTE_WORDS = 60
 _SUMMARY_MAX_WORDS = 45
-_DEFINITION_SEARCH = 60
 _CACHE_SIZE = 4
-_NORM_RE = re.compile(r"[^\w\s]+")
-
-
-@dataclass
-class _Analysis:
-    """Everything the note and assessment writers need, computed once per transcript."""
-
-    sentences: list[Sentence]
-    terms: list[Term]
-    scores: list[float]
-    words: list[int]
-    patterns: dict[tuple[str, ...], re.Pattern[str]]
-    definitions: dict[tuple[str, ...], int]
-    grounding: dict[tuple[str, ...], int]
-    #: each sentence's text folded for comparison: repeated captions say the same thing at many times
-    norms: list[str]
-
-
-def _norm(text: str) -> str:
-    """Return text folded to lowercase words, so "So, X is Y." and "so x is y" compare equal."""
-    return " ".join(_NORM_RE.sub(" ", text.lower()).split())
-
-
-def _word_count(text: str) -> int:
-    return len(text.split())
-
-
-def _analyse(meta: VideoMeta, transcript: Transcript) -> _Analysis:
-    sentences = split_sentences(transcript.segments)
-    terms = extract_terms(sentences, title=meta.title)
-    words = [_word_count(s.text) for s in sentences]
-    scores = [0.0] * len(sentences)
-    for term in terms:
-        weight = math.sqrt(term.count) * (1.0 + 0.5 * (len(term.key) - 1))
-        for i in term.sentences:
-            scores[i] += weight
-    for i, n in enumerate(words):
-        # Fragments say too little and run-ons are hard to study from.
-        if n < 6:
-            scores[i] *= 0.3
-        elif n > 45:
-            scores[i] *= 45.0 / n
-    patterns = {t.key: term_pattern(t) for t in terms}
-    definitions: dict[tuple[str, ...], int] = {}
-    grounding: dict[tuple[str, ...], int] = {}
-    for term in terms:
-        pattern = patterns[term.key]
-        best = None
-        # Speakers define a term when they introduce it, so the first mentions are enough to search.
-        for i in term.sentences[:_DEFINITION_SEARCH]:
-            text = sentences[i].text
-            if words[i] > _MAX_QUOTE_WORDS:
-                continue
-            if _defines(pattern, text):
-                definitions[term.key] = i
-                break
-            if best is None or scores[i] > scores[best]:
-                best = i
-        if term.key in definitions:
-            grounding[term.key] = definitions[term.key]
-        elif best is not None:
-            grounding[term.key] = best
-        else:
-            grounding[term.key] = term.sentences[0]
-    return _Analysis(sentences, terms, scores, words, patterns, definitions, grounding,
-                     [_norm(s.text) for s in sentences])
-
-
-def _defines(pattern: re.Pattern[str], text: str) -> bool:
-    """True when the sentence reads like a definition of the term ("X is ...", "we call this X")."""
-    for match in pattern.finditer(text):
-        before = text[: match.start()]
-        if _DEFINES_BEFORE.search(before):
-            return True
-        if _SUBJECT_POSITION.match(before) and _DEFINES_AFTER.match(text[match.end():]):
-            return True
-    return False
 
 
 def _is_local(meta: VideoMeta, transcript: Transcript) -> bool:
@@ -181,16 +92,16 @@ class OfflineEngine:
     def __init__(self) -> None:
         # The assessment re-reads the transcript the notes just analysed; keep the few latest analyses.
         # The analysis is a pure function of its key, so caching cannot change any output.
-        self._cache: OrderedDict[tuple, _Analysis] = OrderedDict()
+        self._cache: OrderedDict[tuple, Analysis] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _analysis(self, meta: VideoMeta, transcript: Transcript) -> _Analysis:
+    def _analysis(self, meta: VideoMeta, transcript: Transcript) -> Analysis:
         key = (meta.title, meta.source, transcript.method, tuple(transcript.segments))
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        result = _analyse(meta, transcript)
+        result = analyse(meta, transcript)
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > _CACHE_SIZE:
@@ -260,8 +171,9 @@ class OfflineEngine:
 
         markdown = "\n".join(parts).rstrip() + "\n"
         suggestion = categorize.keyword_subject(f"{meta.title}\n{meta.title}\n{transcript.text}")
+        cards = offline_flashcards(a, card_range(transcript.duration)[1])
         return NotesResult(markdown=markdown, concepts=concepts, summary=summary, subject=suggestion,
-                           engine=self.name, model=None, usage={})
+                           engine=self.name, model=None, usage={}, flashcards=cards)
 
     def generate_assessment(self, meta: VideoMeta, transcript: Transcript, notes: NotesResult) -> Assessment:
         """Return gap-analysis, practical, one-up and connection questions answered from the transcript."""
@@ -276,7 +188,7 @@ class OfflineEngine:
     # -- picking sentences -------------------------------------------------
 
     @staticmethod
-    def _summary_ids(a: _Analysis) -> list[int]:
+    def _summary_ids(a: Analysis) -> list[int]:
         """Return the Overview's sentences in spoken order: the talk's framing, then its main points."""
         n = len(a.sentences)
         if n == 0:
@@ -291,9 +203,11 @@ class OfflineEngine:
         # The opening: the best early sentence, where a framing one ("today we look at ...") counts
         # double and later ones count less, so the Overview starts where the lecture does.
         window = min(n, max(5, n // 8))
-        opener = max((i for i in range(window) if fits(i)), default=None,
-                     key=lambda i: (a.scores[i] * (2.0 if _FRAMING_RE.search(a.sentences[i].text) else 1.0)
-                                    * (1.0 - 0.5 * i / window), -i))
+        # The first framing sentence that says something ("today we look at ..."), else the best early one.
+        opener = next((i for i in range(window) if fits(i) and _FRAMING_RE.search(a.sentences[i].text)), None)
+        if opener is None:
+            opener = max((i for i in range(window) if fits(i)), default=None,
+                         key=lambda i: (a.scores[i] * (1.0 - 0.5 * i / window), -i))
         picked = [] if opener is None else [opener]
         seen = {a.norms[i] for i in picked}
         # Then the strongest sentence of each stretch of the rest, for coverage in order.
@@ -302,7 +216,7 @@ class OfflineEngine:
         span = n - rest_start
 
         def strength(i: int) -> tuple[float, int]:
-            lean = 0.5 if _BACK_REFERENCE_RE.match(a.sentences[i].text) else 1.0
+            lean = 0.5 if BACK_REFERENCE_RE.match(a.sentences[i].text) else 1.0
             return a.scores[i] * lean, -i
 
         for b in range(parts):
@@ -318,7 +232,7 @@ class OfflineEngine:
         return sorted(picked)
 
     @staticmethod
-    def _concept_quotes(a: _Analysis) -> dict[tuple[str, ...], int]:
+    def _concept_quotes(a: Analysis) -> dict[tuple[str, ...], int]:
         """Return the sentence quoted for each term: its own where possible, shared only when none is left."""
         chosen: dict[tuple[str, ...], int] = {}
         used: set[str] = set()  # quoted sentences, by folded text
@@ -326,7 +240,7 @@ class OfflineEngine:
         def about(term: Term, i: int) -> bool:
             # The sentence is about the term when the term opens it ("Overfitting is when ...").
             match = a.patterns[term.key].search(a.sentences[i].text)
-            return match is not None and _SUBJECT_POSITION.match(a.sentences[i].text[:match.start()]) is not None
+            return match is not None and SUBJECT_POSITION.match(a.sentences[i].text[:match.start()]) is not None
 
         def claim(term: Term, i: int) -> None:
             chosen[term.key] = i
@@ -346,12 +260,13 @@ class OfflineEngine:
                 continue
             # One that opens with the term, unless it scores well below the term's best sentence.
             floor = 0.75 * a.scores[first]
-            opening = [i for i in term.sentences[:_DEFINITION_SEARCH]
-                       if a.norms[i] not in used and 6 <= a.words[i] <= _MAX_QUOTE_WORDS and a.scores[i] >= floor
+            opening = [i for i in term.sentences[:DEFINITION_SEARCH]
+                       if a.norms[i] not in used and 6 <= a.words[i] <= MAX_QUOTE_WORDS and a.scores[i] >= floor
                        and about(term, i)]
             if opening:
                 claim(term, max(opening, key=lambda i: (a.scores[i], -i)))
-        for term in a.terms:
+        # Rarely mentioned terms choose first: a term spoken everywhere has sentences to spare.
+        for term in sorted(a.terms, key=lambda t: len(t.sentences)):
             if term.key in chosen:
                 continue
             first = a.grounding[term.key]
@@ -359,13 +274,13 @@ class OfflineEngine:
                 claim(term, first)
                 continue
             # Already quoted for another term: the term's best sentence not yet used, if any is left.
-            fresh = [i for i in term.sentences[:_DEFINITION_SEARCH * 4]
-                     if a.norms[i] not in used and 6 <= a.words[i] <= _MAX_QUOTE_WORDS]
+            fresh = [i for i in term.sentences[:DEFINITION_SEARCH * 4]
+                     if a.norms[i] not in used and 6 <= a.words[i] <= MAX_QUOTE_WORDS]
             claim(term, max(fresh, key=lambda i: (a.scores[i] * (1.5 if about(term, i) else 1.0), -i), default=first))
         return chosen
 
     @staticmethod
-    def _moment_ids(a: _Analysis, shown: set[str]) -> list[int]:
+    def _moment_ids(a: Analysis, shown: set[str]) -> list[int]:
         """Return the best sentence of each stretch of the talk that no other section already quotes."""
         n = len(a.sentences)
         if n == 0:
@@ -384,10 +299,10 @@ class OfflineEngine:
         return picked
 
     @staticmethod
-    def _example_ids(a: _Analysis) -> list[int]:
+    def _example_ids(a: Analysis) -> list[int]:
         found = []
         for s in a.sentences:
-            if _word_count(s.text) > _MAX_QUOTE_WORDS:
+            if word_count(s.text) > MAX_QUOTE_WORDS:
                 continue
             if _EXAMPLE_RE.search(s.text):
                 found.append(s.index)
@@ -402,20 +317,20 @@ class OfflineEngine:
             found = sorted(keep)
         return found
 
-    def _cloze_items(self, a: _Analysis, limit: int) -> list[tuple[Term, int]]:
+    def _cloze_items(self, a: Analysis, limit: int) -> list[tuple[Term, int]]:
         items: list[tuple[Term, int]] = []
         used: set[str] = set()  # one question per distinct sentence
         for term in a.terms:
             # Blanking "gradient" inside "gradient descent" would make the answer ambiguous.
             inside = set()
             for other in a.terms:
-                if len(other.key) > len(term.key) and _nested(term, other):
+                if len(other.key) > len(term.key) and nested(term, other):
                     inside.update(other.sentences)
             # The grounding sentence first, then the term's other sentences, each used once.
             order = [a.grounding[term.key]] + sorted(term.sentences, key=lambda i: (-a.scores[i], i))
             for i in order:
                 text = a.sentences[i].text
-                if a.norms[i] in used or i in inside or a.words[i] > _MAX_QUOTE_WORDS:
+                if a.norms[i] in used or i in inside or a.words[i] > MAX_QUOTE_WORDS:
                     continue
                 blanked = _blank(a.patterns[term.key], text)
                 # A cloze needs context left over once the term is gone.
@@ -427,7 +342,7 @@ class OfflineEngine:
                 break
         return items
 
-    def _study_questions(self, a: _Analysis, stamp) -> list[str]:  # type: ignore[no-untyped-def]
+    def _study_questions(self, a: Analysis, stamp) -> list[str]:  # type: ignore[no-untyped-def]
         cloze = self._cloze_items(a, 6)
         pairs = self._pairs(a, 2)
         if not cloze and not pairs:
@@ -449,15 +364,15 @@ class OfflineEngine:
         return lines
 
     @staticmethod
-    def _pairs(a: _Analysis, limit: int) -> list[tuple[Term, Term, int]]:
+    def _pairs(a: Analysis, limit: int) -> list[tuple[Term, Term, int]]:
         """Return pairs of key terms spoken in the same sentence, strongest first."""
         found = []
         for x in range(len(a.terms)):
             sx = set(a.terms[x].sentences)
             for y in range(x + 1, len(a.terms)):
                 shared = sorted(sx.intersection(a.terms[y].sentences))
-                shared = [i for i in shared if a.words[i] <= _MAX_QUOTE_WORDS]
-                if shared and not _nested(a.terms[x], a.terms[y]):
+                shared = [i for i in shared if a.words[i] <= MAX_QUOTE_WORDS]
+                if shared and not nested(a.terms[x], a.terms[y]):
                     best = max(shared, key=lambda i: (a.scores[i], -i))
                     found.append((len(shared), -x, -y, a.terms[x], a.terms[y], best))
         found.sort(key=lambda f: (-f[0], -f[1], -f[2]))
@@ -474,7 +389,7 @@ class OfflineEngine:
 
     # -- assessment --------------------------------------------------------
 
-    def _gap_questions(self, a: _Analysis, notes: NotesResult) -> list[AssessmentQuestion]:
+    def _gap_questions(self, a: Analysis, notes: NotesResult) -> list[AssessmentQuestion]:
         ranked = sorted(range(len(a.sentences)), key=lambda i: (-a.scores[i], i))
         out = []
         asked: set[str] = set()
@@ -483,7 +398,7 @@ class OfflineEngine:
                 break
             sent = a.sentences[i]
             if a.norms[i] in asked or sent.text in notes.markdown \
-                    or not 8 <= _word_count(sent.text) <= _MAX_QUOTE_WORDS:
+                    or not 8 <= word_count(sent.text) <= MAX_QUOTE_WORDS:
                 continue
             terms = [t for t in a.terms if i in t.sentences]
             if not terms:
@@ -504,7 +419,7 @@ class OfflineEngine:
                 key_concepts=[t.display for t in terms[:3]], timestamp=sent.start))
         return out
 
-    def _practical_questions(self, a: _Analysis) -> list[AssessmentQuestion]:
+    def _practical_questions(self, a: Analysis) -> list[AssessmentQuestion]:
         examples = self._example_ids(a)
         # Terms the speaker defines, then multi-word terms, make questions a learner can act on.
         ranked = sorted(range(len(a.terms)), key=lambda n: (a.terms[n].key not in a.definitions,
@@ -527,7 +442,7 @@ class OfflineEngine:
                 answer=answer, key_concepts=[term.display], timestamp=sent.start))
         return out
 
-    def _one_up_questions(self, a: _Analysis) -> list[AssessmentQuestion]:
+    def _one_up_questions(self, a: Analysis) -> list[AssessmentQuestion]:
         out = []
         for t1, t2, i in self._pairs(a, 2):
             sent = a.sentences[i]
@@ -545,7 +460,7 @@ class OfflineEngine:
                 answer=answer, key_concepts=[t1.display, t2.display], timestamp=sent.start))
         return out
 
-    def _connection_questions(self, a: _Analysis) -> list[AssessmentQuestion]:
+    def _connection_questions(self, a: Analysis) -> list[AssessmentQuestion]:
         # Pair early and late key terms: connecting distant parts of a lecture is the synthesis step.
         firsts = sorted(a.terms, key=lambda t: (t.first_sentence, t.key))
         out = []
@@ -574,12 +489,6 @@ class OfflineEngine:
                 answer=f"At {format_timestamp(sent.start)}: {_quote(sent.text)}",
                 key_concepts=[term.display], timestamp=sent.start))
         return out
-
-
-def _nested(t1: Term, t2: Term) -> bool:
-    """True when one term is part of the other ("network" in "neural network")."""
-    a, b = " ".join(t1.key), " ".join(t2.key)
-    return f" {a} " in f" {b} " or f" {b} " in f" {a} "
 
 
 def _moments_section(parts: list[str], heading: str, a: Any, ids: Sequence[int],

@@ -20,6 +20,7 @@ from yt_study_buddy.models import ASSESSMENT_CATEGORIES, Transcript, VideoMeta, 
 
 __all__ = [
     "STUDY_TOOL",
+    "FLASHCARD_SCHEMA",
     "ASSESSMENT_TOOL",
     "NOTE_SECTIONS",
     "TOOLS",
@@ -27,6 +28,7 @@ __all__ = [
     "notes_request",
     "continue_request",
     "study_data_request",
+    "flashcard_request",
     "assessment_request",
     "neutralise_tags",
 ]
@@ -42,6 +44,34 @@ NOTE_SECTIONS = (
     "Examples",
     "Questions for further study",
 )
+
+#: One flashcard, as every model engine is asked for it (Claude tool use, OpenAI function calling).
+FLASHCARD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "front": {
+            "type": "string",
+            "description": "The question, one line, answerable without seeing the video "
+                           "(e.g. 'What does the learning rate control?').",
+        },
+        "back": {
+            "type": "string",
+            "description": "The answer, one short line: a fact from the lecture, never a single "
+                           "vague word like 'model', 'data' or 'system'.",
+        },
+        "cloze": {
+            "type": "string",
+            "description": "Optional: the same fact as one sentence with its key term marked once "
+                           "==like this== (e.g. 'The ==learning rate== sets the step size.'). Leave "
+                           "it out when the answer is not a term of such a sentence.",
+        },
+        "timestamp_seconds": {
+            "type": "number",
+            "description": "Where in the video the card's fact is said, in seconds.",
+        },
+    },
+    "required": ["front", "back", "timestamp_seconds"],
+}
 
 _STUDY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -62,8 +92,14 @@ _STUDY_SCHEMA: dict[str, Any] = {
                            "subjects when it fits, else a short new subject name (1-3 words, "
                            "Title Case).",
         },
+        "flashcards": {
+            "type": "array",
+            "description": "Flashcards for spaced repetition: definitions of the key terms and "
+                           "the facts worth remembering, spread over the whole video.",
+            "items": FLASHCARD_SCHEMA,
+        },
     },
-    "required": ["concepts", "summary", "subject"],
+    "required": ["concepts", "summary", "subject", "flashcards"],
 }
 
 _ASSESSMENT_SCHEMA: dict[str, Any] = {
@@ -95,7 +131,8 @@ _ASSESSMENT_SCHEMA: dict[str, Any] = {
 TOOLS: list[dict[str, Any]] = [
     {
         "name": STUDY_TOOL,
-        "description": "Record structured study data (concepts, summary, subject) for the video.",
+        "description": "Record structured study data (concepts, summary, subject, flashcards) "
+                       "for the video.",
         "input_schema": _STUDY_SCHEMA,
     },
     {
@@ -185,8 +222,18 @@ def continue_request() -> str:
             "repeating anything already written and without any preamble.")
 
 
-def study_data_request(existing_subjects: Sequence[str]) -> str:
-    """Return the user message asking for concepts, summary and subject via the tool."""
+def flashcard_request(cards: tuple[int, int]) -> str:
+    """Return the instructions for the flashcards, asking for between cards[0] and cards[1] of them."""
+    low, high = cards
+    return (f"Write {low} to {high} flashcards covering the whole video, each with the time "
+            "(timestamp_seconds) its fact is said: a card per key definition, and cards for the "
+            "facts, causes and steps worth remembering. Each side is a single line; the answer is "
+            "specific (a term, a number, a short explanation), never one vague word. Add a cloze "
+            "sentence only when the answer is a key term of one sentence, marked ==once==.")
+
+
+def study_data_request(existing_subjects: Sequence[str], cards: tuple[int, int] = (8, 15)) -> str:
+    """Return the user message asking for concepts, summary, subject and flashcards via the tool."""
     if existing_subjects:
         listed = "\n".join(f"- {neutralise_tags(s)}" for s in existing_subjects)
         subjects = (f"Existing subjects in the learner's vault:\n{listed}\n"
@@ -194,8 +241,9 @@ def study_data_request(existing_subjects: Sequence[str]) -> str:
                     "when none fits.")
     else:
         subjects = "The learner has no subjects yet: name a short subject for the video."
-    return (f"Call {STUDY_TOOL} with the key concepts, a one-paragraph summary and "
-            f"the subject of the video in the transcript.\n\n{subjects}")
+    return (f"Call {STUDY_TOOL} with the key concepts, a one-paragraph summary, "
+            f"the subject and flashcards for the video in the transcript.\n\n{subjects}\n\n"
+            f"{flashcard_request(cards)}")
 
 
 def assessment_request(meta: VideoMeta, notes_markdown: str) -> str:

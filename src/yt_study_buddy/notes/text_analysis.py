@@ -17,6 +17,8 @@ from yt_study_buddy.models import Segment
 
 __all__ = [
     "STOPWORDS",
+    "GENERIC_WORDS",
+    "is_generic_term",
     "Sentence",
     "Term",
     "clean_caption_text",
@@ -83,6 +85,17 @@ STOPWORDS: frozenset[str] = frozenset(
     discussed discussing mention mentions mentioned describe described describing describes grow grows grew realise
     realises realised realize realizes realized believe believes believed depend depends depended tend tends
     tended helps helped emphasise emphasize revisit revisits
+    """.split()
+)
+
+# Nouns too vague to study on their own: never a key term, a blank or a card's whole answer,
+# though a phrase may hold them ("cell membrane", "learning rate", "data set").
+GENERIC_WORDS: frozenset[str] = frozenset(
+    """
+    model data plant valley fit cell system process method function result output input structure unit
+    size rate level type form part way idea concept term point test work use set number amount information
+    example thing problem change step value time side area group line order state kind piece item source
+    effect role stuff something
     """.split()
 )
 
@@ -172,6 +185,17 @@ def word_key(word: str) -> str:
     if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ys", "as", "os")):
         return w[:-1]
     return w
+
+
+def is_generic_term(text: str) -> bool:
+    """True when text is one vague or function word ("model", "plant", "the"): no use as an answer alone."""
+    words = tokenize(text)
+    if not words:
+        return not any(ch.isalnum() for ch in text)  # "2" answers "how many"; "?" answers nothing
+    if len(words) != 1:
+        return False
+    key = word_key(words[0])
+    return key in GENERIC_WORDS or key in STOPWORDS or words[0].lower() in STOPWORDS or key in _NOT_ALONE
 
 
 def _finish(words: list[str], capitalise: bool) -> str:
@@ -336,7 +360,7 @@ def extract_terms(sentences: Sequence[Sentence], limit: int = 15, minimum: int =
     # Verbs and words that are never a term alone do not become terms; nor do phrases that open or close
     # with a verb ("confuse tariff", "orbit grows"): what is left is mostly noun phrases.
     verbs = {w for w, n in as_verb.items() if n >= 2 and 2 * n >= spoken[w]}
-    for key in [k for k in counts if (len(k) == 1 and k[0] in _NOT_ALONE) or k[0] in verbs or k[-1] in verbs
+    for key in [k for k in counts if (len(k) == 1 and (k[0] in _NOT_ALONE or k[0] in GENERIC_WORDS)) or k[0] in verbs or k[-1] in verbs
                 or (ends_inflected[k] == counts[k] and not as_noun[k])]:
         del counts[key]
     if not counts:

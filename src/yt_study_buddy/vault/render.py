@@ -7,9 +7,10 @@ bytes whichever worker wrote it and whenever (``created`` and ``updated`` aside)
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from yt_study_buddy.vault.filenames import clean_title
+from yt_study_buddy.vault.flashcards import render_flashcards, strip_flashcards
 from yt_study_buddy.models import ASSESSMENT_CATEGORIES, Assessment, NotesResult, VideoMeta, format_timestamp, youtube_link
 
 __all__ = [
@@ -90,10 +91,22 @@ def _strip_leading_h1(markdown: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def _card_ref(meta: VideoMeta) -> Callable[[float], str]:
+    """How a card points at its moment: a link into the video, or a plain stamp for a local file."""
+    if meta.source == "local":
+        return lambda seconds: f"[{format_timestamp(seconds)}]"
+    return lambda seconds: f"[{format_timestamp(seconds)}]({youtube_link(meta.video_id, seconds)})"
+
+
 def render_note(meta: VideoMeta, subject: str, notes: NotesResult, *, created: str,
                 assessment_name: str | None, transcript_method: str | None,
-                duration: float | None = None, updated: str | None = None) -> str:
-    """Return the note file: front matter, '# Title', the video link line, then the notes."""
+                duration: float | None = None, updated: str | None = None,
+                card_comments: Mapping[str, str] | None = None) -> str:
+    """Return the note file: front matter, '# Title', the video link line, the notes, then the flashcards.
+
+    ``card_comments``: the Spaced Repetition scheduling comments of the note being
+    replaced, kept for each card that is written again unchanged.
+    """
     title = clean_title(meta.title) or meta.video_id
     tags = ["study-notes"]
     tag = subject_tag(subject)
@@ -129,7 +142,11 @@ def render_note(meta: VideoMeta, subject: str, notes: NotesResult, *, created: s
         # One line: renderers that join soft line breaks still show it cleanly.
         info.append(f"Assessment: [[{assessment_name}]]")
     header = [f"# {title}", "", " · ".join(info)]
-    body = "\n".join(header) + "\n\n" + _strip_leading_h1(notes.markdown) + "\n"
+    # The section is the vault's to write: one an engine wrote itself would give every card twice.
+    body = "\n".join(header) + "\n\n" + _strip_leading_h1(strip_flashcards(notes.markdown)) + "\n"
+    cards = render_flashcards(notes.flashcards, subject_tag=tag, time_ref=_card_ref(meta), keep=card_comments)
+    if cards:
+        body += "\n" + cards
     return dump_front_matter(front, body)
 
 

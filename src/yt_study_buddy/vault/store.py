@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from yt_study_buddy.vault.atomic import atomic_write_text, vault_error_from_oserror
 from yt_study_buddy.errors import VaultError
 from yt_study_buddy.vault.filenames import clean_title, safe_filename
+from yt_study_buddy.vault.flashcards import sr_comments
 from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
 from yt_study_buddy.notes.categorize import DEFAULT_SUBJECT
 from yt_study_buddy.vault.render import ASSESSMENT_TYPE, NOTE_TYPE, dump_front_matter, render_assessment, render_note, split_front_matter
@@ -378,8 +379,8 @@ class Vault:
             has_assessment = assessment is not None or keep_assessment
             text = render_note(meta, folder.name, NotesResult(
                 markdown=notes.markdown, concepts=concepts, summary=notes.summary, subject=notes.subject,
-                engine=notes.engine, model=notes.model, usage=notes.usage),
-                created=created, updated=updated,
+                engine=notes.engine, model=notes.model, usage=notes.usage, flashcards=notes.flashcards),
+                created=created, updated=updated, card_comments=_card_comments(old_note),
                 assessment_name=f"{stem}{ASSESSMENT_SUFFIX}" if has_assessment else None,
                 transcript_method=transcript.method if transcript else None,
                 duration=transcript.duration if transcript else None)
@@ -478,6 +479,17 @@ class Vault:
             links = link_vault(self, graph, subject_only=subject_only)
             stats = graph.get_stats()
         return LinkReport(links=links, renamed=renamed, stats=stats)
+
+
+def _card_comments(note: Path | None) -> dict[str, str]:
+    """The Spaced Repetition scheduling comments in a note about to be rewritten."""
+    if note is None:
+        return {}
+    try:
+        text = note.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return sr_comments(split_front_matter(text)[1])
 
 
 def _retarget_assessment(text: str, note_stem: str) -> str:
