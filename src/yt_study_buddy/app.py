@@ -91,6 +91,7 @@ class YouTubeStudyNotes:
         tor: bool = False,
         tor_config: Any = None,
         proxy: str | None = None,
+        cookies: str | Path | None = None,
         settings: Settings | None = None,
         limits: ServiceLimits | None = None,
         progress_callback: ProgressCallback | None = None,
@@ -114,6 +115,11 @@ class YouTubeStudyNotes:
             from yt_study_buddy.net.proxy import validate_proxy_url
 
             proxy = validate_proxy_url(proxy)
+        self._cookies = None
+        if cookies is not None:
+            from yt_study_buddy.sources.youtube import load_youtube_cookies
+
+            self._cookies = load_youtube_cookies(cookies)
         self.settings = settings or load_settings()
         self.subject = subject
         self.global_context = global_context
@@ -266,6 +272,7 @@ class YouTubeStudyNotes:
                 self._youtube = YouTubeClient(
                     base_url=self.settings.youtube_base_url,
                     proxy_for_thread=pool.for_current_thread if pool is not None else None,
+                    cookies=self._cookies, delay=self.delay,
                 )
             return self._youtube
 
@@ -630,7 +637,7 @@ class YouTubeStudyNotes:
 
     def close(self) -> None:
         """Release network clients and the Tor control connection."""
-        for thing in (self._engine, self._tor):
+        for thing in (self._engine, self._youtube, self._tor):
             close = getattr(thing, "close", None)
             if callable(close):
                 try:

@@ -50,6 +50,10 @@ SCENARIOS = (
 )
 _BLOCKED = ("http_429", "captcha", "bot_check")
 _ASSET_VIDEO_ID = "GJLlxj_dtq8"
+# YouTube's words, as yt-dlp's YouTube extractor reports them (curly apostrophe included).
+_BOT_CHECK_REASON = ("Sign in to confirm you\u2019re not a bot. Use --cookies-from-browser or --cookies "
+                     "for the authentication. See  https://github.com/yt-dlp/yt-dlp/wiki/FAQ  for how to "
+                     "manually pass cookies")
 _LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "ja": "Japanese"}
 
 
@@ -126,6 +130,8 @@ class FakeYouTube:
         self.fail_oembed = False
         #: the next N /watch requests answer 429 (a block that lifts), whatever the video
         self.block_next_watches = 0
+        #: yt-dlp meets "Sign in to confirm you're not a bot" for every video
+        self.ytdlp_bot_check = False
         self.videos: dict[str, FakeVideo] = {}
         self.playlists: dict[str, tuple[str, list[str]]] = {}
         self.requests: list[RequestRecord] = []
@@ -410,6 +416,12 @@ class FakeYouTube:
 
     def _ytdlp_info(self, h: Any, video_id: str, video: FakeVideo | None) -> None:
         scenario = video.scenario if video else "unavailable"
+        if video is not None and (scenario == "bot_check" or self.ytdlp_bot_check):
+            # What yt-dlp's YouTube extractor meets: a playability status, no captions.
+            h.send_json(200, {"id": video.video_id, "title": video.title, "channel": video.channel,
+                              "subtitles": {}, "automatic_captions": {}, "formats": [],
+                              "playability_reason": _BOT_CHECK_REASON})
+            return
         if scenario in _BLOCKED:
             h.send_bytes(429, b"Too Many Requests")
             return
@@ -538,7 +550,12 @@ def fake_ytdlp_extractor() -> type:
         def _real_extract(self, url: str) -> dict[str, Any]:
             video_id = self._match_id(url)
             # A YouTube host on purpose: the client must redirect it to the fake.
-            return self._download_json(f"https://www.youtube.com/ytdlp/info?v={video_id}", video_id)
+            info = self._download_json(f"https://www.youtube.com/ytdlp/info?v={video_id}", video_id)
+            reason = info.pop("playability_reason", None)
+            if reason:
+                # As yt-dlp's YouTube extractor does with an unplayable video's reason.
+                self.raise_no_formats(reason, expected=True, video_id=video_id)
+            return info
 
     return FakeYouTubeIE
 

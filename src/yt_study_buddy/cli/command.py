@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tor-control-port", type=_port, default=9051, metavar="PORT",
                    help="Tor control port (default: 9051; auth by cookie or $TOR_CONTROL_PASSWORD)")
     g.add_argument("--proxy", metavar="URL", help="route all YouTube traffic through this http/https/socks proxy")
+    g.add_argument("--cookies", metavar="FILE",
+                   help="send these browser cookies (Netscape cookies.txt) with every YouTube request")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -158,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             generate_assessments=not args.no_assessments, auto_categorize=not args.no_auto_categorize,
             parallel=args.parallel, max_workers=args.workers, delay=args.delay, engine=args.engine,
             model=args.model, languages=args.lang, force=args.force, tor=args.tor,
-            tor_config=tor_config, proxy=args.proxy,
+            tor_config=tor_config, proxy=args.proxy, cookies=args.cookies,
         )
         if args.retry_failed:
             from yt_study_buddy.sources.inputs import Entry

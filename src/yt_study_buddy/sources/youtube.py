@@ -8,169 +8,54 @@ Transcripts come from youtube-transcript-api (one instance and one
 get around (blocked, PO token, empty or unreadable answer) yt-dlp's subtitles
 are tried. With ``base_url`` set (``YT_STUDY_BUDDY_YOUTUBE_URL``) every request
 meant for a YouTube host goes to that server instead, same path and query;
-with ``proxy_for_thread`` every request goes through that thread's proxy.
+with ``proxy_for_thread`` every request goes through that thread's proxy; with
+``cookies`` every request carries the user's YouTube cookies, as prepared for
+the real YouTube URL. Every call runs inside ``youtube_errors()``, the
+boundary's one exception mapper.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import threading
+from pathlib import Path
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from xml.etree.ElementTree import ParseError
 
-from yt_study_buddy.config import redact
 from yt_study_buddy.errors import (
-    AgeRestricted,
-    CaptionsDisabled,
+    InternalError,
     NetworkError,
     NoCaptionsInLanguage,
     PoTokenRequired,
     StudyBuddyError,
-    VideoUnavailable,
     YouTubeBlocked,
-    YouTubeError,
     YouTubeResponseError,
 )
 from yt_study_buddy.models import Segment, Transcript, VideoMeta
 from yt_study_buddy.sources.urls import is_youtube_host, rewrite_youtube_url, watch_url
+from yt_study_buddy.sources.youtube_errors import PO_TOKEN_REASON, convert_youtube_error, youtube_errors
 
-__all__ = ["YouTubeClient", "convert_youtube_error", "rewrite_youtube_url", "is_youtube_host"]
+if TYPE_CHECKING:
+    from yt_study_buddy.net.cookies import CookieFile
 
-_BLOCKED_HINT = "wait a while, or use Tor or a proxy"
+__all__ = ["YouTubeClient", "convert_youtube_error", "youtube_errors", "rewrite_youtube_url",
+           "is_youtube_host", "load_youtube_cookies", "PROBE_VIDEO_ID", "YOUTUBE_HOME"]
 
+YOUTUBE_HOME = "https://www.youtube.com/"
 
-# --------------------------------------------------------------------------- errors
+#: A video that has been up since 2005: the doctor's one cheap oEmbed request asks for it.
+PROBE_VIDEO_ID = "jNQXAC9IVRw"
 
-def _status_error(status: int | None, what: str) -> StudyBuddyError:
-    if status == 429:
-        return YouTubeBlocked(f"rate-limited by YouTube (HTTP 429); {_BLOCKED_HINT}")
-    if status == 403:
-        return YouTubeBlocked(f"YouTube refused the request (HTTP 403); {_BLOCKED_HINT}")
-    if status in (404, 410):
-        return VideoUnavailable(f"{what} not found on YouTube (HTTP {status})")
-    if status is not None and status >= 500:
-        return YouTubeResponseError(f"YouTube had a server error (HTTP {status})")
-    return YouTubeResponseError(f"YouTube answered with HTTP {status}" if status else
-                                YouTubeResponseError.default_reason)
+# Errors after which another method (yt-dlp) has a real chance of success. An
+# internal error is logged already; yt-dlp reads YouTube by other code entirely.
+_FALLBACK_HELPS = (YouTubeBlocked, PoTokenRequired, YouTubeResponseError, InternalError)
 
 
-def _convert_transcript_api(exc: BaseException, video_id: str) -> StudyBuddyError | None:
-    mod = sys.modules.get("youtube_transcript_api._errors")
-    if mod is None or not isinstance(exc, mod.YouTubeTranscriptApiException):
-        return None
-    if isinstance(exc, mod.IpBlocked):  # HTTP 429 or a captcha page
-        return YouTubeBlocked(f"YouTube is rate-limiting this IP (HTTP 429 or captcha); {_BLOCKED_HINT}")
-    if isinstance(exc, mod.RequestBlocked):  # "Sign in to confirm you're not a bot"
-        return YouTubeBlocked(f"YouTube asked to confirm this is not a bot (IP flagged); {_BLOCKED_HINT}")
-    if isinstance(exc, mod.PoTokenRequired):
-        return PoTokenRequired()
-    if isinstance(exc, mod.AgeRestricted):
-        return AgeRestricted()
-    if isinstance(exc, mod.InvalidVideoId):
-        return VideoUnavailable(f"not a valid YouTube video id: {video_id}")
-    if isinstance(exc, mod.VideoUnavailable):
-        return VideoUnavailable("video unavailable: removed, private or never existed")
-    if isinstance(exc, mod.VideoUnplayable):
-        detail = f": {exc.reason}" if getattr(exc, "reason", None) else ""
-        return VideoUnavailable(redact(f"YouTube says the video cannot be played{detail}"))
-    if isinstance(exc, mod.TranscriptsDisabled):
-        return CaptionsDisabled()
-    if isinstance(exc, (mod.NoTranscriptFound, mod.NotTranslatable, mod.TranslationLanguageNotAvailable)):
-        return NoCaptionsInLanguage()
-    if isinstance(exc, mod.YouTubeRequestFailed):
-        # The library keeps only the text of the HTTPError; the error itself is the
-        # implicit __context__ (raised inside its except block), which carries the status.
-        http = exc.__cause__ or exc.__context__
-        response = getattr(http, "response", None)
-        return _status_error(getattr(response, "status_code", None), "video")
-    if isinstance(exc, mod.FailedToCreateConsentCookie):
-        return YouTubeResponseError("could not get past YouTube's cookie-consent page")
-    if isinstance(exc, mod.YouTubeDataUnparsable):
-        return YouTubeResponseError("YouTube's page could not be read (changed or incomplete)")
-    return YouTubeResponseError()
+def load_youtube_cookies(path: str | Path) -> CookieFile:
+    """Load a cookies.txt that must hold cookies for youtube.com (InputError otherwise)."""
+    from yt_study_buddy.net.cookies import load_cookie_file
 
-
-def _convert_ytdlp(exc: BaseException, video_id: str) -> StudyBuddyError | None:
-    utils = sys.modules.get("yt_dlp.utils")
-    net = sys.modules.get("yt_dlp.networking.exceptions")
-    if utils is None or net is None:
-        return None
-    if isinstance(exc, utils.DownloadError):
-        inner = exc.exc_info[1] if exc.exc_info else None
-        if inner is not None and inner is not exc:
-            return convert_youtube_error(inner, video_id)
-        return YouTubeResponseError("yt-dlp could not read this YouTube page")
-    if isinstance(exc, net.HTTPError):
-        return _status_error(exc.status, "video or caption track")
-    if isinstance(exc, net.ProxyError):
-        return NetworkError("the proxy for YouTube traffic is unreachable or refused the connection")
-    if isinstance(exc, net.RequestError):  # TransportError, SSLError, IncompleteRead, ...
-        return NetworkError("could not reach YouTube (connection failed or timed out)")
-    if isinstance(exc, utils.GeoRestrictedError):
-        return VideoUnavailable("video is not available in this country")
-    if isinstance(exc, utils.UnsupportedError):
-        return VideoUnavailable("yt-dlp does not recognise this as a YouTube video or playlist")
-    if isinstance(exc, utils.ExtractorError):
-        cause = exc.cause or (exc.exc_info[1] if exc.exc_info else None)
-        if isinstance(cause, BaseException) and cause is not exc:
-            converted = convert_youtube_error(cause, video_id)
-            if type(converted) is not YouTubeError:
-                return converted
-        # The single narrow exception: yt-dlp's YouTube extractor reports private,
-        # removed, age-gated and bot-checked videos all as a plain ExtractorError
-        # with only English text to tell them apart. We do not parse that text;
-        # the caller keeps the precise youtube-transcript-api error when it has one.
-        return YouTubeResponseError("yt-dlp could not extract the video (unavailable, or blocked)")
-    if isinstance(exc, utils.YoutubeDLError):
-        return YouTubeResponseError("yt-dlp failed while reading YouTube")
-    return None
-
-
-def _convert_requests(exc: BaseException) -> StudyBuddyError | None:
-    rex = sys.modules.get("requests.exceptions")
-    if rex is None or not isinstance(exc, rex.RequestException):
-        return None
-    if isinstance(exc, rex.JSONDecodeError):
-        return YouTubeResponseError("YouTube sent an answer that is not valid JSON")
-    if isinstance(exc, rex.RetryError):  # urllib3 gave up retrying 429s
-        return YouTubeBlocked(f"YouTube kept answering HTTP 429; {_BLOCKED_HINT}")
-    if isinstance(exc, rex.HTTPError):
-        return _status_error(getattr(exc.response, "status_code", None), "video")
-    if isinstance(exc, rex.ProxyError):
-        return NetworkError("the proxy for YouTube traffic is unreachable or refused the connection")
-    if isinstance(exc, rex.Timeout):
-        return NetworkError("YouTube did not answer in time")
-    if isinstance(exc, rex.SSLError):
-        return NetworkError("secure connection to YouTube failed (TLS error)")
-    if isinstance(exc, rex.ConnectionError):
-        return NetworkError("could not reach YouTube (network unreachable or connection refused)")
-    return NetworkError("request to YouTube failed")
-
-
-def convert_youtube_error(exc: BaseException, video_id: str) -> StudyBuddyError:
-    """Turn a youtube-transcript-api, yt-dlp, requests or parse exception into a project error."""
-    if isinstance(exc, StudyBuddyError):
-        return exc
-    for converted in (_convert_transcript_api(exc, video_id), _convert_ytdlp(exc, video_id),
-                      _convert_requests(exc)):
-        if converted is not None:
-            return converted
-    if isinstance(exc, ParseError):  # the library parses an empty caption body as XML
-        return YouTubeResponseError("YouTube sent an empty caption file")
-    if isinstance(exc, json.JSONDecodeError):
-        return YouTubeResponseError("YouTube sent an answer that is not valid JSON")
-    if isinstance(exc, TimeoutError):
-        return NetworkError("YouTube did not answer in time")
-    if isinstance(exc, ConnectionError):
-        return NetworkError("could not reach YouTube (connection failed)")
-    return YouTubeError(f"unexpected problem while talking to YouTube ({type(exc).__name__})")
-
-
-# Errors after which another method (yt-dlp) has a real chance of success.
-_FALLBACK_HELPS = (YouTubeBlocked, PoTokenRequired, YouTubeResponseError)
+    return load_cookie_file(path, YOUTUBE_HOME)
 
 
 # --------------------------------------------------------------------------- client
@@ -189,14 +74,20 @@ class YouTubeClient:
     def __init__(self, *, base_url: str | None = None,
                  proxy_for_thread: Callable[[], str | None] | None = None,
                  timeout: float = 20.0,
-                 ytdlp_extractors: Sequence[object] | None = None):
+                 ytdlp_extractors: Sequence[object] | None = None,
+                 cookies: CookieFile | None = None,
+                 delay: float = 0.0):
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
         self.ytdlp_extractors = list(ytdlp_extractors) if ytdlp_extractors is not None else None
+        self.cookies = cookies
+        #: seconds between requests inside one yt-dlp extraction (--delay)
+        self.delay = delay
         self._proxy_for_thread = proxy_for_thread
         self._local = threading.local()
         self._generation = 0
         self._lock = threading.Lock()
+        self._sessions: list[Any] = []
 
     # -- per-thread connections
 
@@ -206,7 +97,7 @@ class YouTubeClient:
         if state is not None and state.generation == generation:
             return state
         if state is not None:
-            state.session.close()  # stale after reset_connections(): new circuit, new sockets
+            self._close_session(state.session)  # stale after reset_connections(): new circuit, new sockets
         proxy = self._proxy_for_thread() if self._proxy_for_thread else None
         session = self._new_session(proxy)
         from youtube_transcript_api import YouTubeTranscriptApi
@@ -240,16 +131,34 @@ class YouTubeClient:
         adapter = _YouTubeAdapter()
         session.mount("https://", adapter)
         session.mount("http://", adapter)
+        if self.cookies is not None:
+            self.cookies.copy_into(session.cookies)  # a copy per session: threads never share a jar
         if proxy:
             session.proxies = {"http": proxy, "https": proxy}
             # Environment settings (NO_PROXY, *_PROXY) must not route around the proxy.
             session.trust_env = False
+        with self._lock:
+            self._sessions.append(session)
         return session
+
+    def _close_session(self, session: Any) -> None:
+        with self._lock:
+            if session in self._sessions:
+                self._sessions.remove(session)
+        session.close()
 
     def reset_connections(self) -> None:
         """Drop every thread's session so the next request opens new connections."""
         with self._lock:
             self._generation += 1
+
+    def close(self) -> None:
+        """Close every thread's HTTP session (their pooled connections)."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+            self._generation += 1
+        for session in sessions:
+            session.close()
 
     # -- transcripts
 
@@ -257,24 +166,16 @@ class YouTubeClient:
         """Fetch a video's captions: manual, then auto-generated, then translated; yt-dlp as fallback."""
         wanted = [lang for lang in languages if lang] or ["en"]
         try:
-            return self._fetch_with_transcript_api(video_id, wanted)
-        except BaseException as exc:  # noqa: BLE001 - converted by type right here
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            first = convert_youtube_error(exc, video_id)
-        if not isinstance(first, _FALLBACK_HELPS):
-            raise first
+            with youtube_errors(video_id):
+                return self._fetch_with_transcript_api(video_id, wanted)
+        except _FALLBACK_HELPS as exc:
+            first: StudyBuddyError = exc
         try:
-            return self._fetch_with_ytdlp(video_id, wanted)
-        except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            second = convert_youtube_error(exc, video_id)
-        # Report the first method's error: yt-dlp's are vaguer (see _convert_ytdlp), and
-        # "no subtitles" from yt-dlp after a PO-token or empty-body failure only means
-        # it skipped tracks the first method proved exist.
-        del second
-        raise first
+            with youtube_errors(video_id):
+                return self._fetch_with_ytdlp(video_id, wanted)
+        except StudyBuddyError as exc:
+            second: StudyBuddyError = exc
+        raise _after_fallback(first, second) from None
 
     def _fetch_with_transcript_api(self, video_id: str, languages: list[str]) -> Transcript:
         from youtube_transcript_api import NoTranscriptFound
@@ -310,58 +211,70 @@ class YouTubeClient:
 
     def _ytdlp_kwargs(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "proxy": self._state().proxy,
-                "timeout": self.timeout, "extractors": self.ytdlp_extractors}
+                "timeout": self.timeout, "extractors": self.ytdlp_extractors,
+                "cookiefile": str(self.cookies.path) if self.cookies is not None else None,
+                "delay": self.delay}
 
     def _fetch_with_ytdlp(self, video_id: str, languages: list[str]) -> Transcript:
         from yt_study_buddy.sources import youtube_dlp
 
         return youtube_dlp.fetch_subtitles(video_id, languages, **self._ytdlp_kwargs())
 
-    # -- metadata and playlists
+    # -- metadata, playlists, reachability
 
-    def _oembed(self, video_id: str) -> VideoMeta:
-        url = f"https://www.youtube.com/oembed?url={quote(watch_url(video_id), safe='')}&format=json"
-        response = self._state().session.get(url)
-        response.raise_for_status()
-        data = response.json()
-        title = str(data.get("title") or "").strip()
-        if not title:
-            raise YouTubeResponseError("YouTube's oEmbed answer had no title")
-        return VideoMeta(video_id=video_id, title=title,
-                         channel=str(data.get("author_name") or "").strip(), url=watch_url(video_id))
+    def _oembed(self, video_id: str) -> Any:
+        watch = watch_url(video_id)
+        url = f"https://www.youtube.com/oembed?url={quote(watch, safe='')}&format=json"
+        return self._state().session.get(url)
 
     def fetch_metadata(self, video_id: str) -> VideoMeta:
         """Return a video's title and channel (oEmbed, then yt-dlp)."""
         try:
-            return self._oembed(video_id)
-        except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            first = convert_youtube_error(exc, video_id)
-        if isinstance(first, NetworkError):
-            raise first  # yt-dlp would only wait for the same dead network
+            with youtube_errors(video_id):
+                response = self._oembed(video_id)
+                response.raise_for_status()
+                data = response.json()
+                title = str(data.get("title") or "").strip()
+                if not title:
+                    raise YouTubeResponseError("YouTube's oEmbed answer had no title")
+                return VideoMeta(video_id=video_id, title=title,
+                                 channel=str(data.get("author_name") or "").strip(), url=watch_url(video_id))
+        except NetworkError:
+            raise  # yt-dlp would only wait for the same dead network
+        except StudyBuddyError as exc:
+            first: StudyBuddyError = exc
         try:
-            from yt_study_buddy.sources import youtube_dlp
+            with youtube_errors(video_id):
+                from yt_study_buddy.sources import youtube_dlp
 
-            info = youtube_dlp.fetch_info(video_id, **self._ytdlp_kwargs())
-        except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
+                info = youtube_dlp.fetch_info(video_id, **self._ytdlp_kwargs())
+        except StudyBuddyError:
             raise first from None
         title = str(info.get("title") or "").strip()
         if not title:
             raise first
         channel = str(info.get("channel") or info.get("uploader") or "").strip()
-        return VideoMeta(video_id=video_id, title=title, channel=channel,
-                         url=watch_url(video_id))
+        return VideoMeta(video_id=video_id, title=title, channel=channel, url=watch_url(video_id))
 
     def expand_playlist(self, url: str) -> list[str]:
         """Return a playlist's video ids in order (yt-dlp flat extraction)."""
-        from yt_study_buddy.sources import youtube_dlp
+        with youtube_errors("playlist"):
+            from yt_study_buddy.sources import youtube_dlp
 
-        try:
             return youtube_dlp.flat_playlist_ids(url, **self._ytdlp_kwargs())
-        except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            raise convert_youtube_error(exc, "playlist") from None
+
+    def probe(self) -> int:
+        """Make one cheap request (an oEmbed lookup) the way videos are fetched; return its HTTP status."""
+        with youtube_errors(PROBE_VIDEO_ID):
+            return int(self._oembed(PROBE_VIDEO_ID).status_code)
+
+
+def _after_fallback(first: StudyBuddyError, second: StudyBuddyError) -> StudyBuddyError:
+    """The error to report once both methods failed."""
+    if isinstance(first, PoTokenRequired):
+        # A block seen by yt-dlp (a bot check, HTTP 429) says more than "a PO token was wanted".
+        return second if isinstance(second, YouTubeBlocked) else PoTokenRequired(PO_TOKEN_REASON)
+    # Otherwise the first method's error: yt-dlp's are vaguer (see youtube_errors), and
+    # "no subtitles" from yt-dlp after an empty-body failure only means it skipped
+    # tracks the first method proved exist.
+    return first
