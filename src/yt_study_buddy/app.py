@@ -334,7 +334,7 @@ class YouTubeStudyNotes:
             meta = self._youtube_call(lambda: self.youtube.fetch_metadata(source.video_id), spaced=spaced)
             from yt_study_buddy.vault.atomic import atomic_write_json
 
-            atomic_write_json(self._meta_cache_path(source.video_id), meta.__dict__)
+            atomic_write_json(self._meta_cache_path(source.video_id), meta.__dict__, root=self.vault.root)
         return meta, transcript, method
 
     def _cached_meta(self, video_id: str) -> VideoMeta | None:
@@ -381,15 +381,17 @@ class YouTubeStudyNotes:
                    "assessment": asdict(assessment) if assessment is not None else None,
                    "draft": draft}
         try:
-            atomic_write_json(self._generated_path(video_id), payload)
+            atomic_write_json(self._generated_path(video_id), payload, root=self.vault.root)
         except StudyBuddyError as exc:
             log.warning("could not keep generated notes for %s: %s", video_id, exc.reason)
 
     def _drop_generated(self, video_id: str) -> None:
+        from yt_study_buddy.vault.atomic import refuse_links
+
         try:
-            self._generated_path(video_id).unlink(missing_ok=True)
-        except OSError:
-            pass
+            refuse_links(self._generated_path(video_id), self.vault.root).unlink(missing_ok=True)
+        except (OSError, StudyBuddyError):
+            pass  # a planted link: leave whatever it points to alone
 
     def _load(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
         if source.is_local:

@@ -61,4 +61,4 @@ class TranscriptCache:
     def put(self, transcript: Transcript) -> None:
         """Store a transcript atomically."""
         self.vault.ensure_hidden()
-        atomic_write_json(self.path_for(transcript.video_id), transcript.to_dict())
+        atomic_write_json(self.path_for(transcript.video_id), transcript.to_dict(), root=self.vault.root)

@@ -3,6 +3,11 @@
 A reader (Obsidian, a second run, a crash-restart) sees either the old file or
 the new one, never a half-written one. OS errors become ``VaultError`` with a
 reason that names the file, so a full disk reads as "disk full", not a traceback.
+
+Given the vault's ``root``, a write first checks that the path stays below it
+with no symbolic link on the way (``refuse_links``): a link planted in the
+vault (``.study-buddy/transcripts -> /elsewhere``) is refused by name instead
+of being followed out of the vault.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from pathlib import Path
 
 from yt_study_buddy.errors import VaultError
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "vault_error_from_oserror"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "vault_error_from_oserror",
+           "refuse_links"]
 
 _REASONS = {
     errno.ENOSPC: "disk full",
@@ -63,9 +69,33 @@ def vault_error_from_oserror(exc: OSError, path: Path, action: str = "write") ->
     return VaultError(f"could not {action} {path}: {what}")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write bytes to path atomically; raise VaultError on any OS failure."""
+def refuse_links(path: Path, root: Path) -> Path:
+    """Return path if it lies below root with no symbolic link on the way (itself included), else raise VaultError."""
+    path, root = Path(path), Path(root)
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = ("..",)
+    if ".." in parts:
+        raise VaultError(f"refusing to write outside the notes folder: {path}")
+    current = root
+    for part in parts:
+        current = current / part
+        if os.path.islink(current):
+            try:
+                target = os.readlink(current)
+            except OSError:
+                target = "?"
+            raise VaultError(f"refusing to follow the link {current} (it points to {target}): "
+                             "the app writes only inside the notes folder")
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, root: Path | None = None) -> None:
+    """Write bytes to path atomically; raise VaultError on any OS failure (or a link on the way below root)."""
     path = Path(path)
+    if root is not None:
+        refuse_links(path, root)
     tmp_name: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,16 +126,16 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
                 pass
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, root: Path | None = None) -> None:
     """Write UTF-8 text to path atomically; raise VaultError on failure."""
     # Bytes, not text mode: no platform newline translation, identical files everywhere.
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), root=root)
 
 
-def atomic_write_json(path: Path, data: object) -> None:
+def atomic_write_json(path: Path, data: object, *, root: Path | None = None) -> None:
     """Write data as pretty, key-sorted JSON atomically."""
     text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    atomic_write_text(path, text)
+    atomic_write_text(path, text, root=root)
 
 
 def _fsync_dir(folder: Path) -> None:

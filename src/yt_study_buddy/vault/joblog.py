@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from yt_study_buddy.vault.atomic import vault_error_from_oserror
+from yt_study_buddy.vault.atomic import refuse_links, vault_error_from_oserror
 from yt_study_buddy.config import redact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,8 +66,10 @@ class JobLog:
         clean.setdefault("logged_at", datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
         line = (json.dumps(clean, ensure_ascii=False, default=str) + "\n").encode("utf-8")
         with self.vault.lock():
+            # Appends follow no link: a planted jobs.jsonl -> /elsewhere is refused by name.
+            refuse_links(self.path, self.vault.root)
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
             except OSError as exc:
                 raise vault_error_from_oserror(exc, self.path, "open") from exc
             try:

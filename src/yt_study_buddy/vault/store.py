@@ -29,7 +29,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yt_study_buddy.vault.atomic import atomic_write_text, vault_error_from_oserror
+from yt_study_buddy.vault.atomic import atomic_write_text, refuse_links, vault_error_from_oserror
 from yt_study_buddy.errors import VaultError
 from yt_study_buddy.vault.filenames import clean_title, safe_filename
 from yt_study_buddy.vault.flashcards import sr_comments
@@ -106,7 +106,7 @@ class Vault:
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser().absolute()
         self.hidden = self.root / HIDDEN_DIR
-        self._lock: "filelock.FileLock | None" = None
+        self._lock: _VaultLock | None = None
         self._guard = threading.Lock()
         self._graph: "KnowledgeGraph | None" = None
         # Markdown files seen not to be our notes (the user's own pages, assessments), by
@@ -117,8 +117,11 @@ class Vault:
 
     # -- locking and paths ---------------------------------------------------------------
 
-    def lock(self) -> "filelock.FileLock":
-        """Return the vault's cross-process lock (re-entrant within a thread)."""
+    def lock(self) -> "_VaultLock":
+        """Return the vault's cross-process lock (re-entrant within a thread); its errors are VaultErrors."""
+        path = self.hidden / "vault.lock"
+        # Every time: the lock is taken before each write, so a planted link is met here first.
+        refuse_links(path, self.root)
         with self._guard:
             if self._lock is None:
                 import filelock  # lazy: only writers need it
@@ -126,11 +129,12 @@ class Vault:
                 self.ensure_hidden()
                 # thread_local: each thread gets its own descriptor, so flock also
                 # excludes the other threads of this process, not only other processes.
-                self._lock = filelock.FileLock(str(self.hidden / "vault.lock"), thread_local=True)
+                self._lock = _VaultLock(filelock.FileLock(str(path), thread_local=True), path)
             return self._lock
 
     def ensure_hidden(self) -> Path:
         """Create the hidden folder if needed and return it."""
+        refuse_links(self.hidden, self.root)
         try:
             self.hidden.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -490,6 +494,25 @@ def _card_comments(note: Path | None) -> dict[str, str]:
     except (OSError, UnicodeDecodeError):
         return {}
     return sr_comments(split_front_matter(text)[1])
+
+
+class _VaultLock:
+    """The vault's file lock as a context manager whose OS errors (read-only vault, a folder in the way)
+    come out as VaultError."""
+
+    def __init__(self, lock: "filelock.FileLock", path: Path):
+        self._lock = lock
+        self.path = path
+
+    def __enter__(self) -> "_VaultLock":
+        try:
+            self._lock.acquire()
+        except OSError as exc:
+            raise vault_error_from_oserror(exc, self.path, "lock") from exc
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
 
 
 def _retarget_assessment(text: str, note_stem: str) -> str:
