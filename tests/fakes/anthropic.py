@@ -303,6 +303,9 @@ class FakeAnthropic:
         """Answer one HTTP request (called by LoopbackServer)."""
         raw = handler.read_body()
         path = handler.path.split("?", 1)[0]
+        if handler.command == "GET" and path.rstrip("/") == "/v1/models":
+            self._list_models(handler)
+            return
         if handler.command != "POST" or path.rstrip("/") != "/v1/messages":
             handler.send_json(404, error_body(404, f"no route {handler.command} {path}"))
             return
@@ -345,6 +348,16 @@ class FakeAnthropic:
         finally:
             with self._lock:
                 self._active -= 1
+
+    def _list_models(self, handler: Any) -> None:
+        # GET /v1/models: free, and the cheapest way to learn whether a key is accepted.
+        if self.api_key is not None and self._presented_key(handler) != self.api_key:
+            handler.send_json(401, error_body(401, "invalid x-api-key"))
+            return
+        model = {"type": "model", "id": "claude-sonnet-5-5", "display_name": "Claude Sonnet 5.5",
+                 "created_at": "2026-09-01T00:00:00Z"}
+        handler.send_json(200, {"data": [model], "has_more": False, "first_id": model["id"],
+                                "last_id": model["id"]})
 
     @staticmethod
     def _presented_key(handler: Any) -> str | None:

@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--proxy", metavar="URL", help="route all YouTube traffic through this http/https/socks proxy")
     g.add_argument("--cookies", metavar="FILE",
                    help="send these browser cookies (Netscape cookies.txt) with every YouTube request")
+    p.add_argument("--doctor", action="store_true",
+                   help="check this machine (versions, JS runtime, YouTube, Claude key, Tor, vault) and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -136,6 +138,16 @@ def _print_summary(report, app: YouTubeStudyNotes, out) -> None:  # noqa: ANN001
         print("Some failures may succeed later: run again with --retry-failed.", file=out)
 
 
+def _tor_config(args: argparse.Namespace):  # noqa: ANN202 - TorConfig, imported lazily
+    if not args.tor:
+        return None
+    from yt_study_buddy.config import load_settings
+    from yt_study_buddy.net.tor import TorConfig
+
+    return TorConfig(socks_port=args.tor_socks_port, control_port=args.tor_control_port,
+                     password=load_settings().tor_control_password)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
@@ -147,14 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())  # no key or password ever reaches stderr
     out = sys.stdout
-    try:
-        tor_config = None
-        if args.tor:
-            from yt_study_buddy.config import load_settings
-            from yt_study_buddy.net.tor import TorConfig
+    if args.doctor:
+        from yt_study_buddy.cli.doctor import run_doctor_cli
 
-            tor_config = TorConfig(socks_port=args.tor_socks_port, control_port=args.tor_control_port,
-                                   password=load_settings().tor_control_password)
+        return run_doctor_cli(args, _tor_config(args), out)
+    try:
+        tor_config = _tor_config(args)
         app = YouTubeStudyNotes(
             subject=args.subject, global_context=not args.subject_only, base_dir=args.output,
             generate_assessments=not args.no_assessments, auto_categorize=not args.no_auto_categorize,
