@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 import threading
 from typing import Sequence
@@ -39,6 +40,7 @@ examples:
   youtube-study-buddy -p -w 5 --file playlist.txt               parallel, 5 workers
   youtube-study-buddy "https://www.youtube.com/playlist?list=ID" -p
   youtube-study-buddy --retry-failed                            redo failed, retryable jobs
+  youtube-study-buddy -o notes --anki flashcards.apkg           export the vault's flashcards to Anki
 
 inputs: watch?v=, youtu.be/, shorts/, live/, embed/, /v/ links (www, m., music.),
   bare 11-character ids, playlist links, and .vtt/.srt/.txt caption files.
@@ -110,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--subject-only", action="store_true", help="cross-reference only within the subject")
     g.add_argument("--no-assessments", action="store_true", help="do not generate assessments")
     g.add_argument("--no-auto-categorize", action="store_true", help="do not choose subject folders automatically")
+    g = p.add_argument_group("study")
+    g.add_argument("--anki", metavar="FILE",
+                   help="write every flashcard in the vault to FILE, an Anki package (.apkg); "
+                        "with no inputs, only export")
     g = p.add_argument_group("network")
     g.add_argument("--tor", action="store_true", help="route all YouTube traffic through Tor (a circuit per worker)")
     g.add_argument("--tor-socks-port", type=_port, default=9050, metavar="PORT", help="Tor SOCKS port (default: 9050)")
@@ -136,6 +142,30 @@ def _print_summary(report, app: YouTubeStudyNotes, out) -> None:  # noqa: ANN001
         print(f"Stopped: {report.stop_reason}", file=out)
     if any(r.retryable and not r.ok for r in report.results):
         print("Some failures may succeed later: run again with --retry-failed.", file=out)
+    if any(r.ok for r in report.results):
+        _print_study_hints(app, out)
+
+
+def _print_study_hints(app: YouTubeStudyNotes, out) -> None:  # noqa: ANN001
+    root = app.vault.root.resolve()
+    print(f"Study in Obsidian: \"Open folder as vault\" on {root}; the Spaced Repetition plugin "
+          "finds the flashcards.", file=out)
+    print(f"Study in Anki: youtube-study-buddy -o {shlex.quote(str(root))} --anki flashcards.apkg", file=out)
+
+
+def _export_anki(app: YouTubeStudyNotes, path: str, out) -> int:  # noqa: ANN001
+    """Write the vault's cards to an Anki package; return the exit code."""
+    from yt_study_buddy.study.anki import export_anki
+
+    try:
+        done = export_anki(app.vault.root, path)
+    except StudyBuddyError as exc:
+        print(f"youtube-study-buddy: error: {exc.reason}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, InputError) else EXIT_FAILED
+    decks = f"{done.decks} subject deck{'s' if done.decks != 1 else ''}"
+    print(f"Anki: {done.cards} flashcard{'s' if done.cards != 1 else ''} in {decks} written to "
+          f"{done.path} (import it in Anki: File > Import; a newer export updates the cards).", file=out)
+    return EXIT_OK
 
 
 def _tor_config(args: argparse.Namespace):  # noqa: ANN202 - TorConfig, imported lazily
@@ -178,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             entries = [Entry(r["url"], "job log") for r in app.retryable_failures()]
             if not entries and not args.urls and not args.file:
                 print("Nothing to retry: no failed, retryable jobs in the job log.", file=out)
-                return EXIT_OK
+                return _export_anki(app, args.anki, out) if args.anki else EXIT_OK
             from yt_study_buddy.sources.inputs import collect_entries
 
             entries += collect_entries(args.urls, args.file)
@@ -186,9 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from yt_study_buddy.sources.inputs import collect_entries
 
             entries = collect_entries(args.urls, args.file)
+        if not entries and args.anki:
+            return _export_anki(app, args.anki, out)  # export only: no videos to process
         if not entries:
             parser.print_usage(sys.stderr)
-            print("youtube-study-buddy: error: no input: give URLs, --file FILE or --retry-failed",
+            print("youtube-study-buddy: error: no input: give URLs, --file FILE, --retry-failed or --anki FILE",
                   file=sys.stderr)
             return EXIT_USAGE
     except InputError as exc:
@@ -221,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.close()
     _print_summary(report, app, out)
     code = EXIT_OK if report.ok else EXIT_FAILED
+    if args.anki and not report.interrupted:
+        code = max(code, _export_anki(app, args.anki, out))
     if report.interrupted and _busy_threads():
         # Ctrl-C twice: workers are still inside a network call. The summary is
         # out and every finished file is complete; don't wait for them at exit.
