@@ -3,7 +3,10 @@
 Precedence, highest first: explicit arguments (CLI flags, Streamlit sidebar),
 the process environment, a ``.env`` file in the working directory.
 The API key is kept out of ``repr`` and never logged; ``redact`` scrubs it
-(and the Tor password) out of any text that is about to be shown or stored.
+(and the Tor and proxy passwords) out of any text that is about to be shown or
+stored, and ``install_redaction`` scrubs every log record of the process, so no
+front end has to remember a filter. A bad setting is an ``InputError`` (a usage
+error), raised once, before any batch starts.
 """
 
 from __future__ import annotations
@@ -11,15 +14,22 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from yt_study_buddy.errors import InputError
 
 __all__ = [
     "RedactingFilter",
     "Settings",
+    "install_redaction",
     "load_settings",
     "redact",
     "register_secret",
+    "check_youtube_base_url",
+    "check_output_folder",
     "DEFAULT_MODEL",
     "YOUTUBE_URL_ENV",
 ]
@@ -33,9 +43,10 @@ _KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret so that redact() removes it from any text."""
+    """Remember a secret so that redact() (and so every log record) removes it from any text."""
     if value and len(value) >= 4:
         _secrets.add(value)
+        install_redaction()
 
 
 def redact(text: str) -> str:
@@ -47,17 +58,70 @@ def redact(text: str) -> str:
     return _KEY_PATTERN.sub("***", text)
 
 
+def _scrub(record: logging.LogRecord) -> None:
+    """Redact a record's message, traceback and stack in place (formatting them now)."""
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a bad format string: logging reports it at emit
+        return
+    record.msg, record.args = redact(message), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
+_install_lock = threading.Lock()
+_installed = False
+
+
+def install_redaction() -> None:
+    """Scrub known secrets from every log record this process makes, whatever logger or handler.
+
+    A record factory, not a handler filter: it covers loggers and handlers that
+    front ends (Streamlit, pytest, a host application) add later. Idempotent.
+    """
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        make_record = logging.getLogRecordFactory()
+
+        def scrubbed_record(*args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
+            record = make_record(*args, **kwargs)
+            _scrub(record)
+            return record
+
+        logging.setLogRecordFactory(scrubbed_record)
+        _installed = True
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that scrubs known secrets from every record it passes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg, record.args = redact(message), None
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+        _scrub(record)
         return True
+
+
+def _hide_userinfo(url: str) -> str:
+    return redact(re.sub(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@", r"\1***@", url))
+
+
+def check_youtube_base_url(url: str) -> str:
+    """Return url if it can stand in for https://www.youtube.com (http(s)://host[:port][/path]); else InputError."""
+    hint = (f"{YOUTUBE_URL_ENV} must be an http:// or https:// base URL such as "
+            f"http://127.0.0.1:8765, got {_hide_userinfo(url)!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError:
+        raise InputError(hint) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise InputError(hint)
+    return url
 
 
 @dataclass
@@ -72,10 +136,30 @@ class Settings:
     #: a TOML/JSON file of model prices over the built-in table (notes/pricing.py)
     prices_file: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.youtube_base_url:
+            check_youtube_base_url(self.youtube_base_url)
+
     @property
     def has_api_key(self) -> bool:
         """Whether a Claude API key is configured."""
         return bool(self.api_key)
+
+
+def check_output_folder(folder: str | Path) -> Path:
+    """Return the vault folder as a Path; InputError when it, or a folder above it, is an existing file."""
+    path = Path(folder).expanduser()
+    for candidate in (path, *path.parents):
+        try:
+            if not candidate.exists():
+                continue
+            if not candidate.is_dir():
+                where = "is a file" if candidate == path else f"cannot be created: {candidate} is a file"
+                raise InputError(f"the output folder {path} {where}, not a folder; name a folder for the notes")
+        except OSError:
+            pass  # unreadable or unwritable: the vault's own checks say so
+        return path
+    return path
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -83,11 +167,17 @@ def _read_dotenv(path: Path) -> dict[str, str]:
         return {}
     from dotenv import dotenv_values  # lazy: keeps --help fast
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    try:
+        values = dotenv_values(path)
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text: save it as UTF-8, one NAME=value per line") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
-    """Read settings from env (default os.environ) over a .env file."""
+    """Read settings from env (default os.environ) over a .env file; InputError for a bad one."""
     environ = dict(os.environ if env is None else env)
     merged = _read_dotenv(dotenv_path or Path.cwd() / ".env")
     merged.update({k: v for k, v in environ.items() if v})

@@ -358,3 +358,17 @@ def test_youtube_client_with_a_dead_proxy_fails_without_bypassing_it():
         with pytest.raises(NetworkError):
             client.fetch_metadata("ddddddddd_4")
         assert fake.requests == []
+
+
+def test_a_proxy_password_is_a_secret_everywhere(tmp_path, caplog):
+    """The password in --proxy never reaches a log, an error or the UI, however it is spelled in the URL."""
+    import logging
+
+    from yt_study_buddy import YouTubeStudyNotes
+    from yt_study_buddy.config import redact
+
+    YouTubeStudyNotes(base_dir=tmp_path / "v", proxy="socks5h://me:p%40ss-word-77@127.0.0.1:1080")
+    assert redact("connect p@ss-word-77 / p%40ss-word-77 failed") == "connect *** / *** failed"
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("proxy.test").warning("proxy socks5h://me:p%40ss-word-77@127.0.0.1:1080 refused")
+    assert "ss-word-77" not in caplog.text and "***" in caplog.text

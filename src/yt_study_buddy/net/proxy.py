@@ -18,6 +18,7 @@ import secrets
 import threading
 from urllib.parse import quote, unquote, urlsplit
 
+from yt_study_buddy.config import register_secret
 from yt_study_buddy.errors import InputError
 
 __all__ = [
@@ -58,7 +59,7 @@ def host_for_url(host: str) -> str:
 
 
 def validate_proxy_url(url: str) -> str:
-    """Check a proxy URL (scheme://[user:pass@]host:port) and return it normalised."""
+    """Check a proxy URL (scheme://[user:pass@]host:port), register its password as a secret, return it normalised."""
     if not isinstance(url, str) or not url.strip():
         raise InputError("the proxy URL is empty; use e.g. socks5h://127.0.0.1:9050")
     text = url.strip()
@@ -80,6 +81,10 @@ def validate_proxy_url(url: str) -> str:
                          f"e.g. {scheme}://{host_for_url(parts.hostname)}:1080")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise InputError(f"invalid proxy URL {shown!r}: expected only scheme://host:port")
+    # The user's proxy password is a secret from here on: in logs, errors and the UI.
+    if parts.password:
+        register_secret(parts.password)
+        register_secret(unquote(parts.password))
     netloc = parts.netloc.rsplit("@", 1)
     hostport = f"{host_for_url(parts.hostname)}:{port}"
     userinfo = f"{netloc[0]}@" if len(netloc) == 2 else ""
