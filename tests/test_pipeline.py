@@ -264,3 +264,21 @@ def test_playlist_expands_and_processes(tmp_path, fake_youtube):
     report = make_app(tmp_path, fake_youtube).process_urls(
         ["https://www.youtube.com/playlist?list=PLtestplaylist01", f"https://youtu.be/{vid(1)}"])
     assert report.ok and [r.video_id for r in report.results] == [vid(0), vid(1), vid(2)]
+
+
+def test_a_caption_file_is_read_once_so_id_and_note_agree(tmp_path, fake_youtube):
+    """The file changes between resolving the batch and processing it: the note is of what was resolved."""
+    from yt_study_buddy.sources.captions import local_video_id
+    from yt_study_buddy.sources.inputs import Entry
+
+    lecture = tmp_path / "lecture.vtt"
+    first = b"WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nPhotosynthesis turns light into chemical energy.\n"
+    lecture.write_bytes(first)
+    app = make_app(tmp_path, fake_youtube)
+    sources, rejected = app.resolve([Entry(str(lecture))])
+    lecture.write_bytes(b"WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nSomething else entirely, about volcanoes.\n")
+    report = app.run(sources, rejected)
+    assert report.ok
+    note = Path(report.results[0].filepath).read_text(encoding="utf-8")
+    assert f"video_id: {local_video_id(first)}" in note
+    assert "hotosynthesis" in note and "volcano" not in note

@@ -123,6 +123,8 @@ class Source:
     #: 'youtube' or 'local'
     kind: str = "youtube"
     path: str | None = None
+    #: a local file's bytes, read once when the batch was resolved (its id is their hash)
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_local(self) -> bool:

@@ -213,3 +213,65 @@ def test_missing_and_huge_files(tmp_path):
         handle.truncate(20 * 1024 * 1024 + 1)
     with pytest.raises(InputError, match="20 MB"):
         load_caption_file(huge)
+
+
+def _vtt(*cues: str) -> str:
+    return "WEBVTT\n\n" + "".join(f"{timing}\nSome words about gradients.\n\n" for timing in cues)
+
+
+@pytest.mark.parametrize("timing, words", [
+    ("00:99:99.000 --> 01:00:00.000", "00:99:99"),             # minutes and seconds stop at 59
+    ("00:00:01.000 --> 00:61:00.000", "00:61:00"),
+    ("99999999:00:00.000 --> 99999999:00:05.000", "hours"),   # not "About 5999999940 minutes"
+    ("9" * 400 + ":00:00.000 --> 00:00:05.000", "hours"),     # was an OverflowError
+])
+def test_cue_times_out_of_range_are_refused_naming_the_line(tmp_path, timing, words):
+    path = tmp_path / "lecture.vtt"
+    path.write_text(_vtt("00:00:00.000 --> 00:00:01.000", timing), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_caption_file(path)
+    reason = info.value.reason
+    assert "lecture.vtt" in reason and "line 6" in reason and words in reason and len(reason) < 300
+
+
+def test_plain_text_and_json3_times_are_range_checked_too(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("[00:00:01] Welcome.\n[00:99:99] Gradients next.\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 2"):
+        load_caption_file(text)
+    json3 = tmp_path / "captions.json"
+    json3.write_text('{"events": [{"tStartMs": 1e300, "dDurationMs": 5, "segs": [{"utf8": "hi"}]}]}',
+                     encoding="utf-8")
+    with pytest.raises(InputError, match="hours"):
+        load_caption_file(json3)
+
+
+def test_a_long_but_real_lecture_is_fine(tmp_path):
+    path = tmp_path / "marathon.srt"
+    path.write_text("1\n12:34:56,789 --> 12:35:00,000\nStill going.\n", encoding="utf-8")
+    [segment] = load_caption_file(path)[2].segments
+    assert segment.start == pytest.approx(12 * 3600 + 34 * 60 + 56.789)
+
+
+def test_a_folder_or_a_pipe_is_named_for_what_it_is(tmp_path):
+    import os
+    import threading
+
+    folder = tmp_path / "week1.vtt"
+    folder.mkdir()
+    with pytest.raises(InputError, match="folder"):
+        load_caption_file(folder)
+    pipe = tmp_path / "stream.vtt"
+    os.mkfifo(pipe)
+    writer = os.open(pipe, os.O_RDWR | os.O_NONBLOCK)  # a writer that never writes: a read would hang
+    outcome: list[BaseException] = []
+    reader = threading.Thread(target=lambda: outcome.append(pytest.raises(InputError, load_caption_file, pipe).value),
+                              daemon=True)
+    try:
+        reader.start()
+        reader.join(timeout=5)
+        assert not reader.is_alive(), "reading a FIFO blocked"
+    finally:
+        os.close(writer)
+        reader.join(timeout=5)
+    assert "pipe" in outcome[0].reason and "stream.vtt" in outcome[0].reason

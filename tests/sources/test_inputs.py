@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from yt_study_buddy.errors import InputError
@@ -100,3 +102,62 @@ def test_malformed_playlist_link_is_rejected_by_name():
     sources, rejected = resolve_sources([Entry("https://www.youtube.com/playlist?list=bad!")],
                                         expand_playlist=lambda url: [A])
     assert not sources and "malformed playlist link" in rejected[0].error.reason
+
+
+def test_a_list_of_caption_files_given_as_a_caption_file_is_rejected_with_a_hint(tmp_path):
+    """`youtube-study-buddy examples/lectures.txt`: a list of paths, not a transcript."""
+    import shutil
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    listing = tmp_path / "lectures.txt"
+    shutil.copy(examples / "lectures.txt", listing)
+    (tmp_path / "paths.txt").write_text("/srv/lectures/week1.vtt\n../week2.srt\nC:\\captions\\week3.txt\n"
+                                        "https://example.org/week4.vtt\n", encoding="utf-8")
+    for name in ("lectures.txt", "paths.txt"):
+        sources, rejected = resolve_sources([Entry(str(tmp_path / name))])
+        assert not sources, name
+        assert "use --file" in rejected[0].error.reason and name in rejected[0].error.reason
+
+
+def test_a_transcript_with_short_lines_is_still_a_transcript(tmp_path):
+    f = tmp_path / "talk.txt"
+    f.write_text("Okay.\nSo.\nToday we look at gradient descent and why it works.\nRight?\n", encoding="utf-8")
+    sources, rejected = resolve_sources([Entry(str(f))])
+    assert len(sources) == 1 and not rejected
+
+
+def test_a_huge_caption_file_is_refused_before_it_is_read(tmp_path):
+    """The size is checked first: a 300 MB file never reaches memory (it once did, whole)."""
+    import subprocess
+    import sys
+
+    from tests.guard.loopback import guarded_env
+
+    huge = tmp_path / "huge.vtt"
+    with huge.open("wb") as handle:
+        handle.truncate(300 * 1024 * 1024)
+    script = (
+        "import resource, sys\n"
+        "from yt_study_buddy.sources.inputs import Entry, resolve_sources\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"sources, rejected = resolve_sources([Entry({str(huge)!r})])\n"
+        "grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "print(grew // 1024, rejected[0].error.reason)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env=guarded_env())
+    assert proc.returncode == 0, proc.stderr
+    grew_mb, reason = proc.stdout.split(" ", 1)
+    assert "20 MB" in reason and "huge.vtt" in reason
+    assert int(grew_mb) < 50, f"resolving the entry grew memory by {grew_mb} MB"
+
+
+def test_a_caption_folder_or_pipe_is_not_called_missing(tmp_path):
+    import os
+
+    (tmp_path / "week1.vtt").mkdir()
+    os.mkfifo(tmp_path / "live.srt")
+    sources, rejected = resolve_sources([Entry(str(tmp_path / "week1.vtt")), Entry(str(tmp_path / "live.srt"))])
+    assert not sources
+    assert "folder" in rejected[0].error.reason and "pipe" in rejected[1].error.reason
+    assert not any("not found" in r.error.reason for r in rejected)

@@ -9,7 +9,9 @@ timing tags), Teams VTT (``<v Speaker>`` voice tags), Zoom VTT (cue numbers and
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 
 from yt_study_buddy.errors import InputError
@@ -22,11 +24,18 @@ __all__ = [
     "parse_plain_text",
     "local_video_id",
     "load_caption_file",
+    "read_caption_bytes",
+    "CaptionTimeError",
     "MAX_CAPTION_FILE_BYTES",
+    "MAX_CAPTION_HOURS",
     "CAPTION_SUFFIXES",
 ]
 
 MAX_CAPTION_FILE_BYTES = 20 * 1024 * 1024
+#: No lecture (and no YouTube video) runs this long; a later time is a broken file.
+MAX_CAPTION_HOURS = 100
+_MAX_SECONDS = MAX_CAPTION_HOURS * 3600
+_TOO_LARGE = "file is larger than 20 MB; is it really a caption file?"
 CAPTION_SUFFIXES = (".vtt", ".srt", ".txt", ".json")
 
 # 01:02:03.456, 1:02:03,456, 02:03.456 (VTT allows omitting hours)
@@ -47,7 +56,16 @@ _STEM_NOISE = re.compile(r"(?:[._-](?:[a-z]{2,3}(?:-[A-Za-z]{2,4})?|transcript|c
                          re.IGNORECASE)
 
 
+class CaptionTimeError(ValueError):
+    """A caption time that cannot be right: minutes or seconds above 59, or absurd hours."""
+
+
 def _seconds(hours: str | None, minutes: str, seconds: str, fraction: str | None) -> float:
+    # Checked before int(): a hundred-digit hour field must not become a huge number.
+    if hours and (len(hours.lstrip("0")) > 3 or int(hours) > MAX_CAPTION_HOURS):
+        raise CaptionTimeError(f"more than {MAX_CAPTION_HOURS} hours")
+    if int(minutes) > 59 or int(seconds) > 59:
+        raise CaptionTimeError("minutes and seconds go up to 59")
     value = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
     if fraction:
         value += int(fraction.ljust(3, "0")[:3]) / 1000
@@ -55,10 +73,16 @@ def _seconds(hours: str | None, minutes: str, seconds: str, fraction: str | None
 
 
 def _stamp_seconds(stamp: str) -> float:
-    parts = [int(p) for p in stamp.split(":")]
+    parts = stamp.split(":")
     while len(parts) < 3:
-        parts.insert(0, 0)
-    return float(parts[0] * 3600 + parts[1] * 60 + parts[2])
+        parts.insert(0, "0")
+    return _seconds(parts[0], parts[1], parts[2], None)
+
+
+def _time_error(number: int, stamp: str, exc: CaptionTimeError) -> CaptionTimeError:
+    shown = stamp.strip()
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    return CaptionTimeError(f"line {number}: time out of range ({exc}): {shown!r}")
 
 
 def _clean(text: str) -> str:
@@ -92,13 +116,17 @@ def _cue_blocks(text: str) -> list[tuple[float, float, list[str]]]:
     """Split VTT/SRT text into (start, end, text lines) cues."""
     cues: list[tuple[float, float, list[str]]] = []
     current: list[str] | None = None
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
         match = _CUE_LINE.match(line)
         if match:
             if current and current[-1].strip().isdigit():
                 current.pop()  # an SRT index that was not preceded by a blank line
             current = []
-            cues.append((_seconds(*match.group(1, 2, 3, 4)), _seconds(*match.group(5, 6, 7, 8)), current))
+            try:
+                start, end = _seconds(*match.group(1, 2, 3, 4)), _seconds(*match.group(5, 6, 7, 8))
+            except CaptionTimeError as exc:
+                raise _time_error(number, match.group(0), exc) from None
+            cues.append((start, end, current))
         elif current is not None:
             # A cue ends at an empty line. YouTube's auto-captions put a line holding
             # a single space right under the timing line, which belongs to the cue.
@@ -171,15 +199,18 @@ def _estimate_segments(lines: list[str]) -> list[Segment]:
 
 def parse_plain_text(text: str) -> list[Segment]:
     """Parse a .txt transcript, with or without [hh:mm:ss] stamps; estimate times when unstamped."""
-    lines = [line.strip() for line in text.lstrip("\ufeff").splitlines()]
-    lines = [line for line in lines if line and not _TITLE_LINE.match(line)]
+    lines = [(number, line.strip()) for number, line in enumerate(text.lstrip("\ufeff").splitlines(), 1)]
+    lines = [(number, line) for number, line in lines if line and not _TITLE_LINE.match(line)]
     stamped: list[tuple[float, str]] = []
     pending_start: float | None = None
     loose: list[str] = []
-    for line in lines:
+    for number, line in lines:
         match = _TEXT_STAMP.match(line)
         if match:
-            start = _stamp_seconds(match.group(1))
+            try:
+                start = _stamp_seconds(match.group(1))
+            except CaptionTimeError as exc:
+                raise _time_error(number, match.group(1), exc) from None
             rest = _clean(match.group(2))
             if rest:
                 stamped.append((start, rest))
@@ -250,47 +281,92 @@ def _header_value(text: str, pattern: re.Pattern[str]) -> str | None:
     return None
 
 
-def load_caption_file(path: str | Path) -> tuple[Source, VideoMeta, Transcript]:
-    """Read a local .vtt/.srt/.txt/.json caption file as a source, its metadata and transcript."""
+def _check_regular(fd: int, name: str) -> None:
+    """Pass a regular file of at most 20 MB; otherwise close fd and raise InputError saying what it is."""
+    info = os.fstat(fd)
+    problem = None
+    if stat.S_ISDIR(info.st_mode):
+        problem = "is a folder, not a caption file"
+    elif stat.S_ISFIFO(info.st_mode):
+        problem = "is a pipe (FIFO), not a caption file; save the captions to a file first"
+    elif not stat.S_ISREG(info.st_mode):
+        problem = "is a device or socket, not a caption file"
+    elif info.st_size > MAX_CAPTION_FILE_BYTES:
+        problem = _TOO_LARGE
+    if problem is not None:
+        os.close(fd)
+        raise InputError(f"{name}: {problem}")
+
+
+def read_caption_bytes(path: str | Path, name: str | None = None) -> bytes:
+    """Read a caption file once, whole: its size checked first, a folder or pipe named as such."""
     file = Path(path)
-    name = file.name or str(path)
-    suffix = file.suffix.lower()
-    if suffix not in CAPTION_SUFFIXES:
-        raise InputError(f"{name}: unsupported caption file type (use .vtt, .srt, .txt or a YouTube .json caption file)")
+    name = name or file.name or str(path)
     try:
-        size = file.stat().st_size
-        if size > MAX_CAPTION_FILE_BYTES:
-            raise InputError(f"{name}: file is larger than 20 MB; is it really a caption file?")
-        content = file.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise InputError(f"{name}: caption file not found") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a folder, not a caption file") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read the file ({exc.strerror or 'I/O error'})") from None
-    if not content.strip():
-        raise InputError(f"{name}: the caption file is empty")
-    text = _decode(content, name)
+    _check_regular(fd, name)
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            content = handle.read(MAX_CAPTION_FILE_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read the file ({exc.strerror or 'I/O error'})") from None
+    if len(content) > MAX_CAPTION_FILE_BYTES:  # it grew after the check
+        raise InputError(f"{name}: {_TOO_LARGE}")
+    return content
+
+
+def _parse_text(text: str, suffix: str, name: str) -> list[Segment]:
     if suffix == ".json":
         import json
 
         try:
-            segments = parse_json3(json.loads(text))
+            return parse_json3(json.loads(text))
         except (ValueError, AttributeError, TypeError):
             raise InputError(f"{name}: not a YouTube json3 caption file") from None
-    elif text.lstrip("\ufeff").startswith("WEBVTT") or suffix in (".vtt", ".srt"):
-        segments = _parse_cues(text.lstrip("\ufeff"))
-    elif any(_CUE_LINE.match(line) for line in text.splitlines()[:50]):
-        segments = _parse_cues(text)  # an SRT saved as .txt
-    else:
-        segments = parse_plain_text(text)
+    if text.lstrip("\ufeff").startswith("WEBVTT") or suffix in (".vtt", ".srt"):
+        return _parse_cues(text.lstrip("\ufeff"))
+    if any(_CUE_LINE.match(line) for line in text.splitlines()[:50]):
+        return _parse_cues(text)  # an SRT saved as .txt
+    return parse_plain_text(text)
+
+
+def load_caption_file(path: str | Path, content: bytes | None = None) -> tuple[Source, VideoMeta, Transcript]:
+    """Read a local .vtt/.srt/.txt/.json caption file as a source, its metadata and transcript.
+
+    ``content``: the file's bytes as already read (when the batch was resolved),
+    so the id and the notes come from one read even if the file changes since.
+    """
+    file = Path(path)
+    name = file.name or str(path)
+    suffix = file.suffix.lower()
+    if suffix not in CAPTION_SUFFIXES:
+        raise InputError(f"{name}: unsupported caption file type (use .vtt, .srt, .txt or a YouTube .json caption file)")
+    if content is None:
+        content = read_caption_bytes(file, name)
+    if not content.strip():
+        raise InputError(f"{name}: the caption file is empty")
+    text = _decode(content, name)
+    try:
+        segments = _parse_text(text, suffix, name)
+    except CaptionTimeError as exc:
+        raise InputError(f"{name}: {exc}") from None
     if not segments:
         raise InputError(f"{name}: no captions found in the file")
+    if any(not 0 <= segment.start <= _MAX_SECONDS for segment in segments):
+        raise InputError(f"{name}: a caption time is out of range (negative or more than "
+                         f"{MAX_CAPTION_HOURS} hours)")
     video_id = local_video_id(content)
     uri = file.resolve().as_uri()
     title = _header_value(text, _TITLE_LINE) or _readable_stem(file)
     language = _header_value(text, _LANGUAGE_LINE) or "en"
-    source = Source(video_id=video_id, url=uri, kind="local", path=str(file))
+    source = Source(video_id=video_id, url=uri, kind="local", path=str(file), content=content)
     meta = VideoMeta(video_id=video_id, title=title, channel="", url=uri, source="local")
     transcript = Transcript(video_id=video_id, segments=segments, language_code=language,
                             language="", is_generated=False, method="local-file")

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 from yt_study_buddy.errors import InputError, StudyBuddyError
 from yt_study_buddy.models import Source
-from yt_study_buddy.sources.captions import CAPTION_SUFFIXES
+from yt_study_buddy.sources.captions import CAPTION_SUFFIXES, local_video_id, read_caption_bytes
 from yt_study_buddy.sources.urls import VIDEO_ID_RE, is_playlist_url, parse_playlist_id, parse_video_id, watch_url
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "collect_entries",
     "source_for",
     "resolve_sources",
+    "looks_like_a_list",
 ]
 
 MAX_LIST_FILE_BYTES = 20 * 1024 * 1024
@@ -92,20 +93,24 @@ def _local_path(entry: Entry) -> Path | None:
     return path
 
 
-def _looks_like_link_list(content: bytes) -> bool:
-    """True when most non-comment lines of a .txt file are YouTube links or ids."""
+def _is_list_line(line: str) -> bool:
+    """True for a line that names something to process (link, id, path), not words someone said."""
+    if any(ch.isspace() for ch in line):
+        return False
+    try:
+        parse_video_id(line)
+        return True
+    except InputError:
+        pass
+    return (is_playlist_url(line) or "://" in line or "/" in line or "\\" in line
+            or line.lower().endswith(CAPTION_SUFFIXES))
+
+
+def looks_like_a_list(content: bytes) -> bool:
+    """True when most non-comment lines of a .txt file are links, ids or file paths: a list for --file."""
     lines = [line.strip() for line in content.decode("utf-8", "replace").splitlines()[:200]]
     lines = [line for line in lines if line and not line.startswith("#")]
-    if not lines:
-        return False
-    links = 0
-    for line in lines:
-        try:
-            parse_video_id(line)
-            links += 1
-        except InputError:
-            links += is_playlist_url(line)
-    return links * 2 > len(lines)
+    return bool(lines) and sum(map(_is_list_line, lines)) * 2 > len(lines)
 
 
 def source_for(entry: Entry | str) -> Source:
@@ -118,18 +123,15 @@ def source_for(entry: Entry | str) -> Source:
         raise InputError(f"entry too long ({len(text)} characters){where}: not a link")
     path = _local_path(entry)
     if path is not None:
-        if not path.is_file():
-            raise InputError(f"caption file not found: {path}{where}")
-        from yt_study_buddy.sources.captions import local_video_id
-
         try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-        if path.suffix.lower() == ".txt" and _looks_like_link_list(content):
-            raise InputError(f"{path} is a list of links, not a transcript: use --file {entry.text}")
+            # Read once, here: the id and the notes come from the same bytes.
+            content = read_caption_bytes(path, str(path))
+        except InputError as exc:
+            raise InputError(f"{exc.reason}{where}") from None
+        if path.suffix.lower() == ".txt" and looks_like_a_list(content):
+            raise InputError(f"{text} is a list of links or files, not a transcript: use --file {text}")
         return Source(video_id=local_video_id(content), url=str(path.resolve()), kind="local",
-                      path=str(path.resolve()))
+                      path=str(path.resolve()), content=content)
     try:
         video_id = parse_video_id(text)
     except InputError as exc:
