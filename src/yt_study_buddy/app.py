@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from yt_study_buddy.config import Settings, load_settings, redact
+from yt_study_buddy.config import Settings, check_output_folder, load_settings, redact
 from yt_study_buddy.errors import (
     Cancelled,
     InputError,
@@ -159,7 +159,7 @@ class YouTubeStudyNotes:
         from yt_study_buddy.sources.caches import TranscriptCache
         from yt_study_buddy.vault.store import Vault
 
-        self.vault = Vault(base_dir)
+        self.vault = Vault(check_output_folder(base_dir))
         self.knowledge_graph = self.vault.graph
         self.job_log = JobLog(self.vault)
         self.transcript_cache = TranscriptCache(self.vault)
@@ -397,7 +397,7 @@ class YouTubeStudyNotes:
         if source.is_local:
             from yt_study_buddy.sources.captions import load_caption_file
 
-            _, meta, transcript = load_caption_file(source.path or source.url)
+            _, meta, transcript = load_caption_file(source.path or source.url, content=source.content)
             return meta, transcript, transcript.method
         return self._load_youtube(source)
 
@@ -631,7 +631,7 @@ class YouTubeStudyNotes:
     def retryable_failures(self) -> list[dict[str, Any]]:
         """Latest job-log record of each video whose last attempt failed and can be retried."""
         return [r for r in self.job_log.latest_by_video().values()
-                if r.get("status") == "failed" and r.get("retryable") and r.get("url")]
+                if r.get("status") == "failed" and r.get("retryable") and isinstance(r.get("url"), str)]
 
     def retry_failed(self) -> BatchReport:
         """Re-process each failed, retryable job from the log once."""

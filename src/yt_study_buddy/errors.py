@@ -52,6 +52,7 @@ __all__ = [
     "TorError",
     "Cancelled",
     "InternalError",
+    "StopRequested",
 ]
 
 
@@ -191,3 +192,16 @@ class Cancelled(StudyBuddyError):
 class InternalError(StudyBuddyError):
     default_reason = "an internal error (a bug): see the log for its traceback"
     kind = "internal"
+
+
+class StopRequested(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread by a front end: stop the batch as Ctrl-C does.
+
+    Not a StudyBuddyError: like Ctrl-C it unwinds whatever runs. ``grace`` is how
+    long running steps may take to end before they are abandoned.
+    """
+
+    def __init__(self, reason: str, grace: float = 5.0):
+        super().__init__(reason)
+        self.reason = reason
+        self.grace = grace

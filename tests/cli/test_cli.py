@@ -167,3 +167,64 @@ def test_a_run_that_generates_nothing_never_imports_an_llm_sdk(tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     assert "already done" in rerun.stdout and "engine: claude" in rerun.stdout
     assert "LOADED []" in rerun.stdout, rerun.stdout
+
+
+def _no_traceback(capsys) -> str:
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "Traceback" not in text
+    return captured.err
+
+
+@pytest.mark.parametrize("url", ["garbage", "ftp://x", "http://[::1"])
+def test_a_malformed_youtube_url_setting_is_one_usage_error(url, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", url)
+    assert main(["abcdefghijk", "klmnopqrstu", "--engine", "offline", "-o", str(tmp_path / "v")]) == 2
+    err = _no_traceback(capsys)
+    assert "YT_STUDY_BUDDY_YOUTUBE_URL" in err and err.count("error:") == 1
+    assert not (tmp_path / "v").exists()  # nothing ran, nothing logged
+
+
+def test_an_unreadable_dotenv_is_a_usage_error(capsys, tmp_path):
+    from tests.test_config import _unreadable
+
+    _unreadable(tmp_path / ".env")  # the working directory's .env
+    assert main(["abcdefghijk", "--engine", "offline", "-o", str(tmp_path / "v")]) == 2
+    assert "cannot read" in _no_traceback(capsys)
+
+
+def test_a_dotenv_that_is_not_utf8_is_a_usage_error(capsys, tmp_path):
+    (tmp_path / ".env").write_bytes(b"\xff\xfeA\x00=\x00")
+    assert main(["abcdefghijk", "--engine", "offline", "-o", str(tmp_path / "v")]) == 2
+    assert "UTF-8" in _no_traceback(capsys)
+
+
+@pytest.mark.parametrize("below", ["", "notes"])
+def test_output_naming_an_existing_file_is_one_usage_error(below, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", "http://127.0.0.1:9")  # never reached
+    existing = tmp_path / "notes.md"
+    existing.write_text("mine\n", encoding="utf-8")
+    target = existing / below if below else existing
+    assert main(["abcdefghijk", "klmnopqrstu", "--engine", "offline", "-o", str(target)]) == 2
+    err = _no_traceback(capsys)
+    assert "is a file" in err and str(existing) in err and err.count("error:") == 1
+    assert existing.read_text(encoding="utf-8") == "mine\n"
+
+
+@pytest.mark.parametrize("corrupt", ["a folder", "odd values"])
+def test_retry_failed_with_a_corrupt_job_log_is_no_traceback(corrupt, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", "http://127.0.0.1:9")  # never reached
+    job_log = tmp_path / "v" / ".study-buddy" / "jobs.jsonl"
+    job_log.parent.mkdir(parents=True)
+    if corrupt == "a folder":
+        job_log.mkdir()
+    else:  # hand-edited or damaged: the vault is untrusted input
+        job_log.write_text('{"video_id": "abcdefghijk", "status": "failed", "retryable": true, "url": 5}\n'
+                           '{"video_id": ["x"], "status": "failed", "retryable": true, "url": {"a": 1}}\n'
+                           '"a string"\n[1, 2]\n', encoding="utf-8")
+    code = main(["--retry-failed", "--engine", "offline", "-o", str(tmp_path / "v")])
+    err = _no_traceback(capsys)
+    if corrupt == "a folder":
+        assert code == 1 and "jobs.jsonl" in err
+    else:
+        assert code == 0

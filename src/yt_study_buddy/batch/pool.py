@@ -236,6 +236,7 @@ class ParallelVideoProcessor:
 
         executor = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="video")
         futures: dict[Future, int] = {}
+        grace: float | None = None
         try:
             futures = {executor.submit(run, url): i for i, url in enumerate(urls)}
             pending = set(futures)
@@ -247,9 +248,11 @@ class ParallelVideoProcessor:
                     results[index] = result
                     completed += 1
                     self._notify(result, completed, total)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            # Ctrl-C, or SIGTERM/SIGHUP turned into one by the front end (StopRequested).
             self.interrupted = True
-            self._stop("interrupted (Ctrl-C)")
+            self._stop(getattr(exc, "reason", "interrupted (Ctrl-C)"))
+            grace = getattr(exc, "grace", None)
             running = sum(1 for f in futures if f.running())
             if running:
                 log.warning("stopping: letting %d running video(s) finish; press Ctrl-C again to quit now",
@@ -258,7 +261,13 @@ class ParallelVideoProcessor:
             # Not-yet-started jobs are cancelled; running ones see the cancel
             # event at their next checkpoint and finish quickly.
             try:
-                executor.shutdown(wait=True, cancel_futures=True)
+                if grace is None:
+                    executor.shutdown(wait=True, cancel_futures=True)
+                else:
+                    # A service manager kills us soon after SIGTERM: give running steps
+                    # `grace` seconds, then abandon them so the summary still gets out.
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    wait(list(futures), timeout=grace)
             except KeyboardInterrupt:
                 # A second Ctrl-C: stop waiting; what is still running is abandoned.
                 self.interrupted = True
@@ -269,7 +278,7 @@ class ParallelVideoProcessor:
                 continue
             if not future.done():
                 results[index] = self._cancelled_result(urls[index])
-                results[index].error = "abandoned while running (Ctrl-C twice)"
+                results[index].error = f"abandoned while running ({self.stop_reason or 'stopped'})"
             else:
                 results[index] = self._result_of(future, urls[index])
             completed += 1

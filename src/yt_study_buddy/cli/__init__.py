@@ -1,5 +1,33 @@
 """Stage cli: the command line, a thin shell over the library API (``yt_study_buddy.cli:main``)."""
 
-from yt_study_buddy.cli.command import build_parser, main
+from __future__ import annotations
+
+import sys
+from typing import Any, Sequence
 
 __all__ = ["main", "build_parser"]
+
+INTERRUPTED = "\nInterrupted: finished notes are kept; re-run to do the rest."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``youtube-study-buddy`` and return its exit code; Ctrl-C, SIGTERM or SIGHUP anywhere exit 1 cleanly."""
+    from yt_study_buddy.cli.signals import stop_on_signals
+
+    try:
+        with stop_on_signals():
+            # Imported inside: Ctrl-C while the command's libraries load is no traceback either.
+            from yt_study_buddy.cli.command import main as run
+
+            return run(argv)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 1
+
+
+def __getattr__(name: str) -> Any:
+    if name == "build_parser":  # without importing the command when the package is imported
+        from yt_study_buddy.cli.command import build_parser
+
+        return build_parser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,6 @@
 
 import sys
 
-from yt_study_buddy.cli.command import main
+from yt_study_buddy.cli import main
 
 sys.exit(main())

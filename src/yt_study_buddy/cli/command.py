@@ -184,10 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from yt_study_buddy.config import RedactingFilter
+    from yt_study_buddy.config import install_redaction
 
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter())  # no key or password ever reaches stderr
+    install_redaction()  # no key or password ever reaches stderr
     out = sys.stdout
     if args.doctor:
         from yt_study_buddy.cli.doctor import run_doctor_cli
@@ -226,6 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"youtube-study-buddy: error: {exc.reason}", file=sys.stderr)
         return EXIT_USAGE
+    except StudyBuddyError as exc:  # e.g. an unreadable vault or job log, before anything ran
+        print(f"youtube-study-buddy: error: {exc.reason}", file=sys.stderr)
+        return EXIT_FAILED
 
     from yt_study_buddy.cli.progress import TerminalProgress
 

@@ -24,7 +24,7 @@ from yt_study_buddy.errors import InputError, StudyBuddyError
 from yt_study_buddy.events import JobEvent, Stage
 from yt_study_buddy.models import ResultStatus
 from yt_study_buddy.vault.filenames import safe_filename
-from yt_study_buddy.sources.inputs import CAPTION_SUFFIXES, Entry, read_list_file
+from yt_study_buddy.sources.inputs import CAPTION_SUFFIXES, Entry, looks_like_a_list, read_list_file
 
 __all__ = [
     "Channel",
@@ -34,6 +34,7 @@ __all__ = [
     "RunnerRegistry",
     "STOP_HELP",
     "save_uploads",
+    "save_caption_uploads",
     "read_uploaded_list",
     "entries_from_text",
     "log_rows",
@@ -391,6 +392,17 @@ def save_uploads(folder: str | Path, files: Iterable[tuple[str, bytes]],
         if path not in paths:
             paths.append(path)
     return paths
+
+
+def save_caption_uploads(folder: str | Path, files: Iterable[tuple[str, bytes]]) -> list[Path]:
+    """Save uploaded caption files; a .txt that is a list of links or files is refused by its own name."""
+    files = list(files)
+    for name, data in files:
+        shown = Path(name.replace("\\", "/")).name
+        if shown.lower().endswith(".txt") and looks_like_a_list(data):
+            raise InputError(f"{shown} is a list of links or files, not a transcript: upload it as "
+                             "a list of links instead")
+    return save_uploads(folder, files)
 
 
 def read_uploaded_list(folder: str | Path, name: str, data: bytes) -> list[Entry]:

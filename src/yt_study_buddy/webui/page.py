@@ -20,7 +20,7 @@ from typing import Any
 import streamlit as st
 
 from yt_study_buddy.app import ENGINES, YouTubeStudyNotes
-from yt_study_buddy.config import Settings, load_settings, redact
+from yt_study_buddy.config import Settings, install_redaction, load_settings, redact
 from yt_study_buddy.errors import StudyBuddyError
 from yt_study_buddy.sources.inputs import CAPTION_SUFFIXES, Entry
 from yt_study_buddy.webui.jobs import (
@@ -34,7 +34,7 @@ from yt_study_buddy.webui.jobs import (
     failure_rows,
     log_rows,
     read_uploaded_list,
-    save_uploads,
+    save_caption_uploads,
 )
 from yt_study_buddy.webui.library import build_graph_dot, merge_concepts, read_note_body, safe_markdown, scan_library
 
@@ -224,7 +224,7 @@ def process_tab(options: Options) -> None:
             if list_file is not None:
                 entries += read_uploaded_list(uploads, list_file.name, list_file.getvalue())
             if captions:
-                saved = save_uploads(uploads, [(f.name, f.getvalue()) for f in captions])
+                saved = save_caption_uploads(uploads, [(f.name, f.getvalue()) for f in captions])
                 entries += [Entry(str(path.resolve()), "uploaded file") for path in saved]
             return entries
 
@@ -337,7 +337,12 @@ def logs_tab(options: Options) -> None:
 def main() -> None:
     """Draw the page; while a batch runs, its progress redraws on its own."""
     st.set_page_config(page_title="YouTube Study Buddy", page_icon="📚", layout="wide")
-    settings = load_settings()
+    install_redaction()  # the page's logs are scrubbed as the CLI's are
+    try:
+        settings = load_settings()
+    except StudyBuddyError as exc:  # a malformed .env or YT_STUDY_BUDDY_YOUTUBE_URL: say so, run nothing
+        st.error(f"Configuration error: {redact(exc.reason)}")
+        return
     options = sidebar(settings)
     st.title("YouTube Study Buddy")
     st.caption("Turn YouTube videos and lecture captions into Obsidian study notes and self-tests.")
