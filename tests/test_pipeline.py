@@ -282,3 +282,25 @@ def test_a_caption_file_is_read_once_so_id_and_note_agree(tmp_path, fake_youtube
     note = Path(report.results[0].filepath).read_text(encoding="utf-8")
     assert f"video_id: {local_video_id(first)}" in note
     assert "hotosynthesis" in note and "volcano" not in note
+
+
+def test_closing_the_app_closes_its_youtube_connections(tmp_path, fake_youtube):
+    """Kept-alive connections to YouTube end with the app, from whatever thread opened them."""
+    import threading
+    import time
+
+    urls = add_videos(fake_youtube, 1)
+    app = make_app(tmp_path, fake_youtube)
+    assert app.process_urls(urls).ok
+    held: list[object] = []
+    # A thread that stays alive keeps its session (as the web app's batch thread does).
+    opener = threading.Thread(target=lambda: held.append(app.youtube.fetch_metadata(urls[0][-11:])))
+    opener.start()
+    opener.join()
+    server = fake_youtube._server
+    assert server.open_connections >= 1
+    app.close()
+    deadline = time.monotonic() + 5
+    while server.open_connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.open_connections == 0

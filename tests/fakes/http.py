@@ -44,6 +44,18 @@ class FakeHandler(BaseHTTPRequestHandler):
         """Send a JSON response."""
         self.send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.count_lock:
+            self.server.open_connections += 1
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.count_lock:
+                self.server.open_connections -= 1
+
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self.server.fake.handle(self)
 
@@ -55,6 +67,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    #: client connections open right now (keep-alive ones included)
+    open_connections = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.count_lock = threading.Lock()
 
 
 class LoopbackServer:
@@ -71,6 +89,11 @@ class LoopbackServer:
         """http://127.0.0.1:<port>"""
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now, keep-alive ones included."""
+        return self._server.open_connections
 
     def start(self) -> "LoopbackServer":
         """Serve in a daemon thread."""
