@@ -386,19 +386,15 @@ class YouTubeStudyNotes:
             log.warning("could not keep generated notes for %s: %s", video_id, exc.reason)
 
     def _drop_generated(self, video_id: str) -> None:
-        from yt_study_buddy.vault.atomic import refuse_links
+        from yt_study_buddy.vault.drafts import drop_paid_work
 
-        try:
-            refuse_links(self._generated_path(video_id), self.vault.root).unlink(missing_ok=True)
-        except (OSError, StudyBuddyError):
-            pass  # a planted link: leave whatever it points to alone
+        drop_paid_work(self._generated_path(video_id), self.vault.root)  # notes and a long lecture's parts
 
     def _load(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
         if source.is_local:
-            from yt_study_buddy.sources.captions import load_caption_file
+            from yt_study_buddy.sources.chapters import load_lecture_file
 
-            _, meta, transcript = load_caption_file(source.path or source.url, content=source.content)
-            return meta, transcript, transcript.method
+            return load_lecture_file(source.path or source.url, content=source.content)
         return self._load_youtube(source)
 
     def process_source(self, source: Source) -> ProcessingResult:
@@ -430,10 +426,16 @@ class YouTubeStudyNotes:
             result.engine, result.model = engine.name, engine.model
             notes, assessment, draft = self._load_generated(source.video_id, engine)
             if notes is None:
-                notes = engine.generate_notes(
-                    meta, transcript, self._subjects_snapshot, draft=draft,
+                from yt_study_buddy.notes.lecture import write_notes
+                from yt_study_buddy.vault.drafts import PartDrafts
+
+                notes = write_notes(  # a long lecture: parts on the batch's free workers, kept once paid
+                    engine, meta, transcript, self._subjects_snapshot, draft=draft,
                     on_draft=lambda markdown, usage: self._save_generated(
-                        source.video_id, engine, None, None, draft=markdown))
+                        source.video_id, engine, None, None, draft=markdown),
+                    run_all=self.parallel_processor.share.run_all, cancel=self.limits.cancel,
+                    drafts=PartDrafts.beside(self._generated_path(source.video_id), self.vault.root,
+                                             read=not self.force))
                 self._save_generated(source.video_id, engine, notes, None)
             from yt_study_buddy.notes.categorize import choose_subject
 

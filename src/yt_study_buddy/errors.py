@@ -16,11 +16,12 @@ error text.
     │   ├── PoTokenRequired         YouTube wants a PO token                   (retryable)
     │   └── YouTubeResponseError    empty / unparsable answer                  (retryable)
     ├── NetworkError                unreachable, DNS, proxy, timeout           (retryable)
+    ├── AnswerTruncated             any model's answer cut off at its limit    (retryable)
     ├── ClaudeError
     │   ├── ClaudeAuthError         401/403: stops the batch                   (fatal, retryable later)
     │   ├── ClaudeSpendLimit        spend limit reached: stops the batch       (fatal, retryable later)
     │   ├── ClaudeRateLimited       429 / 529 after retries                    (retryable)
-    │   ├── ClaudeTruncated         answer cut off at max_tokens               (retryable)
+    │   ├── ClaudeTruncated         answer cut off at max_tokens (an AnswerTruncated too)
     │   └── ClaudeResponseError     other API errors / malformed answers
     ├── VaultError                  disk full, permission, path outside vault
     ├── TorError                    control port / SOCKS problems
@@ -42,6 +43,7 @@ __all__ = [
     "PoTokenRequired",
     "YouTubeResponseError",
     "NetworkError",
+    "AnswerTruncated",
     "ClaudeError",
     "ClaudeAuthError",
     "ClaudeSpendLimit",
@@ -132,6 +134,18 @@ class NetworkError(StudyBuddyError):
     kind = "network"
 
 
+class AnswerTruncated(StudyBuddyError):
+    """A model's answer was cut off at its output limit: never saved as complete.
+
+    Engine-neutral, so a long lecture's part that did not fit one answer is cut
+    in two whichever engine wrote it.
+    """
+
+    default_reason = "the model's answer was cut off before it was complete"
+    retryable = True
+    kind = "truncated"
+
+
 class ClaudeError(StudyBuddyError):
     default_reason = "Claude API request failed"
     kind = "claude"
@@ -161,7 +175,7 @@ class ClaudeRateLimited(ClaudeError):
     kind = "claude_rate_limited"
 
 
-class ClaudeTruncated(ClaudeError):
+class ClaudeTruncated(ClaudeError, AnswerTruncated):
     default_reason = "Claude's answer was cut off before it was complete"
     retryable = True
     kind = "claude_truncated"

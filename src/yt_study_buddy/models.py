@@ -8,6 +8,7 @@ from typing import Any
 
 __all__ = [
     "Segment",
+    "Chapter",
     "Transcript",
     "VideoMeta",
     "Source",
@@ -46,6 +47,14 @@ class Segment:
     text: str
 
 
+@dataclass(frozen=True)
+class Chapter:
+    """A titled stretch of a video, from its description's chapter list or a chapters file."""
+
+    start: float
+    title: str
+
+
 @dataclass
 class Transcript:
     """A video's captions, with where they came from."""
@@ -58,6 +67,8 @@ class Transcript:
     #: 'youtube-transcript-api', 'yt-dlp', 'local-file' (a cache hit keeps the original method)
     method: str = "youtube-transcript-api"
     translated_from: str | None = None
+    #: the video's chapters, in order; empty when it has none
+    chapters: list[Chapter] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -86,6 +97,7 @@ class Transcript:
             "method": self.method,
             "translated_from": self.translated_from,
             "segments": [[s.start, s.duration, s.text] for s in self.segments],
+            "chapters": [[c.start, c.title] for c in self.chapters],
         }
 
     @classmethod
@@ -99,6 +111,7 @@ class Transcript:
             is_generated=bool(data.get("is_generated", False)),
             method=data.get("method", "youtube-transcript-api"),
             translated_from=data.get("translated_from"),
+            chapters=[Chapter(float(a), str(b)) for a, b in data.get("chapters") or []],
         )
 
 
@@ -158,6 +171,8 @@ class NotesResult:
     model: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     flashcards: list[Flashcard] = field(default_factory=list)
+    #: how many parts a long lecture was written in (0: in one go); the assessment then reads the notes
+    parts: int = 0
 
     def __post_init__(self) -> None:
         # Rebuilt from JSON (the cache of paid-for work), cards arrive as plain dicts.

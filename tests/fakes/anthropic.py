@@ -36,8 +36,9 @@ __all__ = ["FakeAnthropic", "ScriptedResponse", "error_body", "fake_anthropic", 
 
 DEFAULT_KEY = "sk-ant-fake-test-key-0123456789"
 
-_LINE = re.compile(r"^\[(\d{1,2}:\d{2}(?::\d{2})?)\]\s*(.*)$")
-_TRANSCRIPT = re.compile(r'<transcript video_id="([^"]*)">(.*?)</transcript>', re.DOTALL)
+# A transcript line, or a timestamped bullet of the part notes a long lecture's overview reads.
+_LINE = re.compile(r"^(?:[-*]\s+)?\[(\d{1,2}:\d{2}(?::\d{2})?)\]\s*(.*)$")
+_TRANSCRIPT = re.compile(r'<(transcript|lecture_notes) video_id="([^"]*)">(.*?)</\1>', re.DOTALL)
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-']+")
 _STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before
@@ -165,6 +166,20 @@ class _Lecture:
             out.append(f"- How does {a} relate to {b}?")
         return "\n".join(out) + "\n"
 
+    def part_notes(self, link: bool) -> str:
+        """What a model writes for one part of a long lecture: a summary and ### sections."""
+        full = self.notes(link)
+        summary = full.split("## Core concepts")[0].replace("## Overview", "").strip()
+        body = full.split("## Key points", 1)[1].split("## Questions for further study")[0]
+        return summary.replace("This lecture", "This part", 1) + "\n\n### Key points" \
+            + body.replace("\n## ", "\n### ")
+
+    def overview_notes(self, link: bool) -> str:
+        """What a model writes across a long lecture's parts: the sections that speak for the whole."""
+        full = self.notes(link)
+        head = full.split("## Key points")[0]
+        return head + "## Questions for further study" + full.split("## Questions for further study", 1)[1]
+
     def study_data(self, existing: list[str]) -> dict[str, Any]:
         words = {w for p in self.concepts for w in p.split()}
         subject = None
@@ -238,9 +253,11 @@ class FakeAnthropic:
 
     def __init__(self, *, api_key: str | None = DEFAULT_KEY, latency: float = 0.0,
                  max_concurrent: int | None = None, retry_after: float = 1.0,
-                 port: int = 0):
+                 port: int = 0, latency_per_1k_output: float = 0.0):
         self.api_key = api_key
         self.latency = latency
+        #: extra seconds per 1000 output tokens: a long answer takes longer, as on the real API
+        self.latency_per_1k_output = latency_per_1k_output
         self.max_concurrent = max_concurrent
         self.retry_after = retry_after
         self.history: list[dict[str, Any]] = []
@@ -338,9 +355,10 @@ class FakeAnthropic:
                               headers={"retry-after": f"{self.retry_after:g}"})
             return
         try:
-            if self.latency:
-                time.sleep(self.latency)
             message = self._answer(body)
+            delay = self.latency + self.latency_per_1k_output * message["usage"]["output_tokens"] / 1000
+            if delay:
+                time.sleep(delay)
             if body.get("stream"):
                 self._send_stream(handler, message)
             else:
@@ -387,7 +405,7 @@ class FakeAnthropic:
         messages = body.get("messages") or []
         all_text = "\n".join(system_texts + [t for m in messages for t in _texts(m.get("content"))])
         found = _TRANSCRIPT.search(all_text)
-        lecture = _Lecture(found.group(1), found.group(2)) if found else _Lecture("unknown", "")
+        lecture = _Lecture(found.group(2), found.group(3)) if found else _Lecture("unknown", "")
         choice = body.get("tool_choice") or {}
         max_tokens = int(body.get("max_tokens") or 1024)
         with self._lock:
@@ -409,7 +427,12 @@ class FakeAnthropic:
                             "input": tool_input}]
                 stop = "tool_use"
         else:
-            full = lecture.notes(link="https://youtu.be/" in all_text)
+            link = "https://youtu.be/" in all_text
+            request = " ".join(_texts(messages[0].get("content"))) if messages else ""
+            # Follow the long-lecture requests' shape, as a model would (see notes/part_prompts.py).
+            full = (lecture.part_notes(link) if "one part of a long lecture" in request
+                    else lecture.overview_notes(link) if "opening and closing sections" in request
+                    else lecture.notes(link))
             prior = "".join(t for m in messages if m.get("role") == "assistant"
                             for t in _texts(m.get("content")))
             remaining = full[len(prior):] if prior and full.startswith(prior) else full
@@ -534,12 +557,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--latency-per-1k-output", type=float, default=0.0)
     parser.add_argument("--max-concurrent", type=int, default=None)
     parser.add_argument("--retry-after", type=float, default=1.0)
     parser.add_argument("--api-key", default=None,
                         help="key to require in x-api-key (default: accept any)")
     args = parser.parse_args(argv)
     fake = FakeAnthropic(api_key=args.api_key, latency=args.latency,
+                         latency_per_1k_output=args.latency_per_1k_output,
                          max_concurrent=args.max_concurrent, retry_after=args.retry_after,
                          port=args.port).start()
     print(f"fake Anthropic API at {fake.base_url}", flush=True)

@@ -39,6 +39,7 @@ __all__ = [
     "RequestRecord",
     "SCENARIOS",
     "make_segments",
+    "make_lecture",
     "fake_ytdlp_extractor",
     "fake_youtube",
     "main",
@@ -90,6 +91,27 @@ def make_segments(topic_words: list[str] | tuple[str, ...] | str, n: int = 12,
     return lines
 
 
+def make_lecture(topics: list[list[str]], minutes: float, *, topic_minutes: float = 15.0,
+                 seconds_each: float = 4.0) -> list[tuple[float, float, str]]:
+    """Return caption lines of a long lecture that moves to the next topic every topic_minutes.
+
+    A short pause (1.5 s) separates every fifth line, a longer one (4 s) each change of topic,
+    as speakers do; the words of one topic are not used in the others.
+    """
+    most = int(minutes * 60 / seconds_each) + 1
+    said = [make_segments(words, most) for words in topics]
+    lines: list[tuple[float, float, str]] = []
+    t, i = 0.0, 0
+    while t < minutes * 60:
+        topic = int(t // (topic_minutes * 60))
+        lines.append((round(t, 2), seconds_each, said[topic % len(topics)][i][2]))
+        i += 1
+        t += seconds_each + (1.5 if i % 5 == 0 else 0.1)
+        if int(t // (topic_minutes * 60)) != topic:
+            t += 4.0
+    return lines
+
+
 @dataclass
 class FakeVideo:
     """One video the fake knows about."""
@@ -102,6 +124,8 @@ class FakeVideo:
     language: str = "en"
     #: subtitle formats offered to yt-dlp, in the order the info dict lists them
     subtitle_formats: tuple[str, ...] = ("vtt", "json3")
+    #: the description (where a ``0:00 Title`` list makes chapters), in the player response
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,14 +181,15 @@ class FakeYouTube:
 
     def add_video(self, video_id: str, *, title: str, channel: str = "Fake Channel",
                   scenario: str = "ok", segments: list[tuple[float, float, str]] | None = None,
-                  language: str = "en", subtitle_formats: tuple[str, ...] = ("vtt", "json3")) -> FakeVideo:
+                  language: str = "en", subtitle_formats: tuple[str, ...] = ("vtt", "json3"),
+                  description: str = "") -> FakeVideo:
         """Register a video with a scenario (see SCENARIOS)."""
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}")
         if segments is None:
             segments = make_segments(title.split() or [video_id], 8)
         video = FakeVideo(video_id, title, channel, scenario, list(segments), language,
-                          tuple(subtitle_formats))
+                          tuple(subtitle_formats), description)
         with self._lock:
             self.videos[video_id] = video
         return video
@@ -319,7 +344,8 @@ class FakeYouTube:
             return
         data = copy.deepcopy(_asset_json("youtube.innertube.json.static"))
         details = data.setdefault("videoDetails", {})
-        details.update({"videoId": video.video_id, "title": video.title, "author": video.channel})
+        details.update({"videoId": video.video_id, "title": video.title, "author": video.channel,
+                        "shortDescription": video.description, "lengthSeconds": str(_length(video))})
         data["captions"] = {"playerCaptionsTracklistRenderer": self._caption_tracks(video)}
         h.send_json(200, data)
 
@@ -437,8 +463,7 @@ class FakeYouTube:
                                  "name": _LANGUAGE_NAMES.get(lang, lang)} for fmt in video.subtitle_formats]
         h.send_json(200, {
             "id": video.video_id, "title": video.title, "channel": video.channel,
-            "uploader": video.channel, "duration": int(video.segments[-1][0] + video.segments[-1][1])
-            if video.segments else 0,
+            "uploader": video.channel, "duration": _length(video), "description": video.description,
             "webpage_url": f"https://www.youtube.com/watch?v={video.video_id}",
             "subtitles": subtitles, "automatic_captions": automatic, "formats": [],
         })
@@ -459,6 +484,11 @@ class FakeYouTube:
 
 
 # --------------------------------------------------------------------------- payloads
+
+def _length(video: FakeVideo) -> int:
+    """The video's length in whole seconds, as the player response and yt-dlp give it."""
+    return int(video.segments[-1][0] + video.segments[-1][1]) if video.segments else 0
+
 
 def _timedtext_xml(lines: list[tuple[float, float, str]]) -> str:
     body = "".join(f'<text start="{s:g}" dur="{d:g}">{html.escape(t)}</text>' for s, d, t in lines)

@@ -16,6 +16,7 @@ from typing import Callable, Sequence, TextIO
 from yt_study_buddy.config import redact
 from yt_study_buddy.errors import Cancelled
 from yt_study_buddy.models import ProcessingResult, ResultStatus
+from yt_study_buddy.batch.fanout import WorkerShare
 from yt_study_buddy.batch.limits import StartSpacer
 
 __all__ = [
@@ -179,6 +180,8 @@ class ParallelVideoProcessor:
         self.cancel_event = cancel_event or threading.Event()
         self.interrupted = False
         self.stop_reason: str | None = None
+        #: the workers as slots: each running video holds one, a long video's parts borrow the free ones
+        self.share = WorkerShare(self.max_workers)
 
     def _stop(self, reason: str) -> None:
         # Set in the worker itself, so no other job starts in between
@@ -229,7 +232,8 @@ class ParallelVideoProcessor:
             spacer.wait(cancel)
             if cancel.is_set():
                 raise Cancelled(self.stop_reason or NOT_STARTED)
-            result = process_func(url)
+            with self.share.held(cancel):
+                result = process_func(url)
             if result.fatal:
                 self._stop(f"batch stopped: {result.error}")
             return result

@@ -32,6 +32,7 @@ from yt_study_buddy.errors import (
     StudyBuddyError,
 )
 from yt_study_buddy.batch.limits import AdaptiveLimiter, ServiceLimits
+from yt_study_buddy.notes.llm_parts import LLMPartCalls, assessment_input
 from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
 
 __all__ = ["ClaudeEngine", "convert_anthropic_error", "USAGE_FIELDS"]
@@ -159,7 +160,7 @@ def _add_usage(total: dict[str, int], usage: Any) -> None:
             total[name] = total.get(name, 0) + value
 
 
-class ClaudeEngine:
+class ClaudeEngine(LLMPartCalls):
     """Generate notes and assessments with Claude, sharing limits across workers."""
 
     name = "claude"
@@ -207,23 +208,18 @@ class ClaudeEngine:
             markdown = self._stream_notes(system, meta, usage)
             if on_draft is not None:
                 on_draft(markdown, dict(usage))
-        data = self._tool_call(system, prompts.study_data_request(existing_subjects,
-                                                                  card_range(transcript.duration)),
-                               prompts.STUDY_TOOL, usage)
-        study = answers.study_data(data, existing_subjects, who="Claude", error=ClaudeResponseError)
-        return NotesResult(markdown=markdown, concepts=study.concepts, summary=study.summary,
-                           subject=study.subject, engine=self.name, model=self.model, usage=usage,
-                           flashcards=study.flashcards)
+        return self._study_notes(system, markdown, existing_subjects, usage,
+                                 transcript.duration)
 
     def generate_assessment(self, meta: VideoMeta, transcript: Transcript,
                             notes: NotesResult) -> Assessment:
         """Write self-test questions in the four assessment categories."""
         if not transcript.segments:
             raise ClaudeResponseError("the transcript is empty; there is nothing to assess")
-        system = prompts.system_blocks(meta, transcript)
+        # A lecture written in parts is assessed from its parts' notes (see llm_parts).
+        system, request = assessment_input(meta, transcript, notes)
         usage: dict[str, int] = {}
-        data = self._tool_call(system, prompts.assessment_request(meta, notes.markdown),
-                               prompts.ASSESSMENT_TOOL, usage)
+        data = self._tool_call(system, request, prompts.ASSESSMENT_TOOL, usage)
         questions = answers.assessment_questions(data, who="Claude", error=ClaudeResponseError)
         return Assessment(questions=questions, usage=usage)
 
@@ -233,10 +229,21 @@ class ClaudeEngine:
 
     # -- calls ----------------------------------------------------------------
 
+    def _study_notes(self, system: list[dict[str, Any]], markdown: str,
+                     existing_subjects: Sequence[str], usage: dict[str, int],
+                     duration: float | None) -> NotesResult:
+        """Take the study data and cards for these notes (same system prompt, so the cache is shared)."""
+        data = self._tool_call(system, prompts.study_data_request(existing_subjects, card_range(duration)),
+                               prompts.STUDY_TOOL, usage)
+        study = answers.study_data(data, existing_subjects, who="Claude", error=ClaudeResponseError)
+        return NotesResult(markdown=markdown, concepts=study.concepts, summary=study.summary,
+                           subject=study.subject, engine=self.name, model=self.model, usage=usage,
+                           flashcards=study.flashcards)
+
     def _stream_notes(self, system: list[dict[str, Any]], meta: VideoMeta,
-                      usage: dict[str, int]) -> str:
+                      usage: dict[str, int], request: str | None = None) -> str:
         """Stream the notes; continue an answer cut off at max_tokens a bounded number of times."""
-        messages: list[dict[str, Any]] = [{"role": "user", "content": prompts.notes_request(meta)}]
+        messages: list[dict[str, Any]] = [{"role": "user", "content": request or prompts.notes_request(meta)}]
         parts: list[str] = []
         for _ in range(MAX_CONTINUATIONS + 1):
             message = self._call(lambda: self._stream_once(system, messages))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
+from yt_study_buddy.notes.parts import ContextBudget, NotePart, Part
 
 __all__ = ["NoteEngine", "DraftCallback"]
 
@@ -29,7 +30,26 @@ class NoteEngine(Protocol):
 
     def generate_assessment(self, meta: VideoMeta, transcript: Transcript,
                             notes: NotesResult) -> Assessment:
-        """Write self-test questions in the four assessment categories."""
+        """Write self-test questions in the four assessment categories.
+
+        When ``notes.parts`` is set the lecture was too long to read at once:
+        work from ``notes.markdown`` (all its parts' notes), not the transcript.
+        """
+        ...
+
+    # -- long lectures (see notes/parts.py and notes/lecture.py) --------------------
+
+    def context_budget(self) -> ContextBudget:
+        """How much one call may read and write; a lecture beyond it is written in parts."""
+        ...
+
+    def generate_part(self, meta: VideoMeta, part: Part) -> NotePart:
+        """Write the notes of one part from its own captions; raise AnswerTruncated if they don't fit."""
+        ...
+
+    def generate_overview(self, meta: VideoMeta, transcript: Transcript, parts: Sequence[NotePart],
+                          existing_subjects: Sequence[str] = ()) -> NotesResult:
+        """Write the overview, core concepts, questions and study data of a lecture from its parts' notes."""
         ...
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 from yt_study_buddy.notes import categorize
 from yt_study_buddy.notes.engine import DraftCallback
+from yt_study_buddy.notes.offline_parts import OfflinePartCalls
 from yt_study_buddy.models import (
     Assessment,
     AssessmentQuestion,
@@ -83,7 +84,7 @@ def _quote(text: str) -> str:
     return "“" + text.rstrip() + "”"
 
 
-class OfflineEngine:
+class OfflineEngine(OfflinePartCalls):
     """Note engine that works from the transcript alone: no network, no key, no model."""
 
     name = "offline"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from yt_study_buddy.models import ASSESSMENT_CATEGORIES, Transcript, VideoMeta, youtube_link
+from yt_study_buddy.models import ASSESSMENT_CATEGORIES, Transcript, VideoMeta, format_timestamp, youtube_link
 
 __all__ = [
     "STUDY_TOOL",
@@ -31,6 +31,7 @@ __all__ = [
     "flashcard_request",
     "assessment_request",
     "neutralise_tags",
+    "link_rule",
 ]
 
 STUDY_TOOL = "record_study_data"
@@ -161,12 +162,13 @@ def neutralise_tags(text: str) -> str:
     """Stop data from closing or opening our framing tags early."""
     # A transcript (or notes) containing "</transcript>" must not end the data
     # block and have the rest read as instructions.
-    for tag in ("transcript", "notes"):
+    for tag in ("transcript", "notes", "lecture_notes"):
         text = text.replace(f"</{tag}", f"<\u200b/{tag}").replace(f"<{tag}", f"<\u200b{tag}")
     return text
 
 
-def _link_rule(meta: VideoMeta) -> str:
+def link_rule(meta: VideoMeta) -> str:
+    """Return how to write timestamps: as links into the video, or plain for a local recording."""
     if meta.source == "local":
         return ("This lecture is a local recording with no online video: write each "
                 "timestamp as plain text, e.g. [2:05], without a link.")
@@ -177,13 +179,22 @@ def _link_rule(meta: VideoMeta) -> str:
             f"of seconds.")
 
 
+def _chapters_line(transcript: Transcript) -> str:
+    # The video's own chapters tell the model how the speaker structured the talk.
+    if not transcript.chapters:
+        return ""
+    listed = "; ".join(f"{format_timestamp(c.start)} {neutralise_tags(c.title)}" for c in transcript.chapters)
+    return f"Chapters: {listed}\n"
+
+
 def system_blocks(meta: VideoMeta, transcript: Transcript) -> list[dict[str, Any]]:
     """Return the system prompt: instructions, then the cached transcript block."""
     data = (
         f'<transcript video_id="{neutralise_tags(meta.video_id)}">\n'
         f"Title: {neutralise_tags(meta.title)}\n"
         f"Channel: {neutralise_tags(meta.channel or 'unknown')}\n"
-        f"Language: {transcript.language_code}\n\n"
+        f"Language: {transcript.language_code}\n"
+        f"{_chapters_line(transcript)}\n"
         f"{neutralise_tags(transcript.timestamped_text())}\n"
         f"</transcript>"
     )
@@ -209,7 +220,7 @@ Use exactly these second-level sections, in this order:
 - Examples: the examples, cases or demonstrations the video uses.
 - Questions for further study: open questions a learner could explore next.
 
-{_link_rule(meta)}
+{link_rule(meta)}
 
 Do not start with a title line ("# ...") and do not add YAML front matter: \
 the title is added separately. Cover the whole video, from start to end. \

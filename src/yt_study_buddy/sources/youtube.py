@@ -31,7 +31,7 @@ from yt_study_buddy.errors import (
     YouTubeBlocked,
     YouTubeResponseError,
 )
-from yt_study_buddy.models import Segment, Transcript, VideoMeta
+from yt_study_buddy.models import Chapter, Segment, Transcript, VideoMeta
 from yt_study_buddy.sources.urls import is_youtube_host, rewrite_youtube_url, watch_url
 from yt_study_buddy.sources.youtube_errors import PO_TOKEN_REASON, convert_youtube_error, youtube_errors
 
@@ -128,6 +128,7 @@ class YouTubeClient:
                 return super().send(request, **kwargs)
 
         session = requests.Session()
+        session.hooks["response"].append(self._remember_player_details)
         adapter = _YouTubeAdapter()
         session.mount("https://", adapter)
         session.mount("http://", adapter)
@@ -146,6 +147,33 @@ class YouTubeClient:
             if session in self._sessions:
                 self._sessions.remove(session)
         session.close()
+
+    def _remember_player_details(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        # The player response youtube-transcript-api asks for holds the description, and
+        # so the chapters: read it as it passes instead of asking YouTube again.
+        request = response.request
+        if request.method != "POST" or not request.path_url.startswith("/youtubei/v1/player") \
+                or response.status_code != 200:
+            return
+        try:
+            details = response.json().get("videoDetails") or {}
+        except (ValueError, AttributeError):
+            return
+        if isinstance(details, dict):
+            self._local.player_details = details
+
+    def _chapters_seen(self, video_id: str) -> list[Chapter]:
+        details = getattr(self._local, "player_details", None) or {}
+        if details.get("videoId") != video_id:
+            return []
+        from yt_study_buddy.sources.chapters import chapters_from_description
+
+        try:
+            duration = float(details.get("lengthSeconds") or 0) or None
+        except (TypeError, ValueError):
+            duration = None
+        description = details.get("shortDescription")
+        return chapters_from_description(description if isinstance(description, str) else None, duration)
 
     def reset_connections(self) -> None:
         """Drop every thread's session so the next request opens new connections."""
@@ -180,6 +208,7 @@ class YouTubeClient:
     def _fetch_with_transcript_api(self, video_id: str, languages: list[str]) -> Transcript:
         from youtube_transcript_api import NoTranscriptFound
 
+        self._local.player_details = None
         listing = self._state().api.list(video_id)
         translated_from = None
         try:
@@ -207,7 +236,7 @@ class YouTubeClient:
         return Transcript(video_id=video_id, segments=segments,
                           language_code=fetched.language_code, language=fetched.language,
                           is_generated=fetched.is_generated, method="youtube-transcript-api",
-                          translated_from=translated_from)
+                          translated_from=translated_from, chapters=self._chapters_seen(video_id))
 
     def _ytdlp_kwargs(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "proxy": self._state().proxy,

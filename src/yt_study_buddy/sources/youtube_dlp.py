@@ -28,6 +28,7 @@ from yt_dlp.networking import Request
 from yt_dlp.utils import ExtractorError
 
 from yt_study_buddy.sources.captions import parse_json3, parse_srt, parse_vtt
+from yt_study_buddy.sources.chapters import chapters_from_info
 from yt_study_buddy.errors import CaptionsDisabled, NoCaptionsInLanguage, YouTubeResponseError
 from yt_study_buddy.models import Segment, Transcript
 from yt_study_buddy.sources.urls import rewrite_youtube_url, watch_url
@@ -225,7 +226,7 @@ def fetch_subtitles(video_id: str, languages: Sequence[str], *, base_url: str | 
         is_generated = lang not in manual
         return Transcript(video_id=video_id, segments=segments, language_code=lang,
                           language=str(sub.get("name") or ""), is_generated=is_generated,
-                          method="yt-dlp")
+                          method="yt-dlp", chapters=chapters_from_info(info))
 
 
 def fetch_info(video_id: str, *, base_url: str | None, proxy: str | None, timeout: float,

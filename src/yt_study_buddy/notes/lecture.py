@@ -1,0 +1,215 @@
+"""Stage notes: write one lecture's notes, in one go or part by part, the same way for every engine.
+
+A lecture that fits the engine's budget (and is not long) keeps the engine's
+usual calls; its chapters, if any, still open the note as an outline and
+group its key points. A long one is planned into parts (``parts.py``), the
+parts are written concurrently by ``run_all`` (the batch's shared workers),
+each kept as a draft the moment it is paid for, a part whose answer was cut
+off is cut in two and written again, and a last short call writes the
+overview across the parts. The note then reads: chapters, overview, core
+concepts, key points from every part, one section per part, questions.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, replace
+from functools import partial
+from typing import Any, Callable, Protocol, Sequence, TypeVar
+
+from yt_study_buddy.errors import AnswerTruncated, Cancelled
+from yt_study_buddy.models import Chapter, NotesResult, Transcript, VideoMeta, format_timestamp, youtube_link
+from yt_study_buddy.notes.engine import DraftCallback, NoteEngine
+from yt_study_buddy.notes.parts import NotePart, Part, plan_parts, split_part
+from yt_study_buddy.notes.sections import bullets, demote, escape_inline, section, split_sections, stamp_seconds
+
+__all__ = ["write_notes", "DraftStore", "RunAll", "assemble", "follow_chapters", "chapter_outline",
+           "part_heading", "MAX_SPLITS"]
+
+T = TypeVar("T")
+RunAll = Callable[[Sequence[Callable[[], T]]], list[T]]
+
+#: How many times a part whose notes were cut off is cut in two again.
+MAX_SPLITS = 3
+# Key points taken from each part for the whole lecture's list.
+_POINTS_PER_PART = 2
+_OVERVIEW_SECTIONS = ("Overview", "Core concepts")
+_CLOSING_SECTIONS = ("Questions for further study",)
+
+
+class DraftStore(Protocol):
+    """Where paid-for part notes wait until the note is written (the vault's hidden folder)."""
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The draft stored under key, or None."""
+        ...
+
+    def put(self, key: str, data: dict[str, Any]) -> None:
+        """Keep a draft under key (atomically)."""
+        ...
+
+
+def _in_turn(tasks: Sequence[Callable[[], T]]) -> list[T]:
+    return [task() for task in tasks]
+
+
+def write_notes(engine: NoteEngine, meta: VideoMeta, transcript: Transcript,
+                existing_subjects: Sequence[str] = (), *, draft: str | None = None,
+                on_draft: DraftCallback | None = None, run_all: RunAll | None = None,
+                drafts: DraftStore | None = None, cancel: threading.Event | None = None) -> NotesResult:
+    """Write a lecture's notes: the engine's usual calls, or part by part when it is long."""
+    plan = plan_parts(transcript, engine.context_budget())
+    if not plan:
+        notes = engine.generate_notes(meta, transcript, existing_subjects, draft=draft, on_draft=on_draft)
+        notes.markdown = follow_chapters(notes.markdown, meta, transcript.chapters)
+        return notes
+    tasks = [partial(_write_part, engine, meta, part, drafts, cancel, 0) for part in plan]
+    written = (run_all or _in_turn)(tasks)
+    parts = [note for group in written for note in group]
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+    overview = engine.generate_overview(meta, transcript, parts, existing_subjects)
+    return assemble(meta, transcript, overview, parts)
+
+
+def _write_part(engine: NoteEngine, meta: VideoMeta, part: Part, drafts: DraftStore | None,
+                cancel: threading.Event | None, splits: int) -> list[NotePart]:
+    """Notes of one part (more than one if it had to be cut), from its draft when already paid for."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+    key = part.key(engine.name, engine.model)
+    saved = drafts.get(key) if drafts is not None else None
+    if saved and isinstance(saved.get("part"), dict):
+        try:
+            # Paid for in an earlier run: its tokens are not counted again.
+            return [NotePart(**dict(saved["part"], usage={}))]
+        except TypeError:
+            saved = None
+    pieces: list[Part] = split_part(part) if saved and saved.get("split") else []
+    if not pieces:
+        try:
+            note = engine.generate_part(meta, part)
+        except AnswerTruncated:
+            pieces = split_part(part) if splits < MAX_SPLITS else []
+            if not pieces:
+                raise
+            if drafts is not None:
+                drafts.put(key, {"split": True})
+        else:
+            note.markdown = demote(note.markdown)
+            if drafts is not None:
+                drafts.put(key, {"part": asdict(note)})
+            return [note]
+    return [note for piece in pieces
+            for note in _write_part(engine, meta, piece, drafts, cancel, splits + 1)]
+
+
+def _link(meta: VideoMeta, seconds: float, label: str | None = None) -> str:
+    """A stamp linking to that moment of the video; plain text for a local recording."""
+    stamp = format_timestamp(seconds)
+    if meta.source == "local":
+        return f"[{stamp}]" if label is None else f"{label} [{stamp}]"
+    return f"[{label if label is not None else stamp}]({youtube_link(meta.video_id, seconds)})"
+
+
+def chapter_outline(meta: VideoMeta, chapters: Sequence[Chapter]) -> str:
+    """'## Chapters' with each title linking to where it starts in the video ('' without chapters)."""
+    if not chapters:
+        return ""
+    lines = ["## Chapters", ""]
+    for chapter in chapters:
+        title = escape_inline(chapter.title)
+        if meta.source == "local":
+            lines.append(f"- {title} [{format_timestamp(chapter.start)}]")
+        else:
+            lines.append(f"- {_link(meta, chapter.start, title)} · {format_timestamp(chapter.start)}")
+    return "\n".join(lines)
+
+
+def part_heading(number: int, part: NotePart, pieces: tuple[int, int] = (1, 1)) -> str:
+    """A part's section heading, carrying its start time: '## Title · 12:30' or '## Part 3 · 29:41'."""
+    name = escape_inline(part.title) if part.title else f"Part {number}"
+    if part.title and pieces[1] > 1:
+        name += f" ({pieces[0]}/{pieces[1]})"
+    return f"## {name} · {format_timestamp(part.start)}"
+
+
+def _part_sections(meta: VideoMeta, parts: Sequence[NotePart]) -> list[str]:
+    untitled = 0
+    out = []
+    for n, part in enumerate(parts):
+        same = [p for p in parts if p.title and p.title == part.title]
+        pieces = (same.index(part) + 1, len(same)) if part.title else (1, 1)
+        untitled += 0 if part.title else 1
+        span = f"{_link(meta, part.start)}–{format_timestamp(part.end)}"
+        out.append(f"{part_heading(untitled, part, pieces)}\n\n{span}\n\n{part.markdown.strip()}")
+    return out
+
+
+def _key_points(parts: Sequence[NotePart]) -> list[str]:
+    """A few timestamped points from every part, so the list covers the whole lecture."""
+    points: list[str] = []
+    for part in parts:
+        own = bullets(section(part.markdown, "Key points", level=3) or "")
+        stamped = [b for b in own if stamp_seconds(b) is not None] \
+            or [b for b in bullets(part.markdown) if stamp_seconds(b) is not None]
+        if not stamped:
+            continue
+        picks = sorted({0, len(stamped) // 2})[:_POINTS_PER_PART]
+        points += [stamped[i] for i in picks]
+    return points
+
+
+def assemble(meta: VideoMeta, transcript: Transcript, overview: NotesResult,
+             parts: Sequence[NotePart]) -> NotesResult:
+    """One note from the overview call and the parts: its markdown, summed usage and part count."""
+    parts = sorted(parts, key=lambda p: p.start)
+    written = dict(split_sections(overview.markdown))
+    blocks = [chapter_outline(meta, transcript.chapters)]
+    for name in _OVERVIEW_SECTIONS:
+        body = next((b for h, b in written.items() if h.casefold() == name.casefold()), None)
+        if body:
+            blocks.append(f"## {name}\n\n{body.strip()}")
+    points = _key_points(parts)
+    if points:
+        blocks.append("## Key points\n\n" + "\n".join(points))
+    blocks += _part_sections(meta, parts)
+    for name in _CLOSING_SECTIONS:
+        body = next((b for h, b in written.items() if h.casefold() == name.casefold()), None)
+        if body:
+            blocks.append(f"## {name}\n\n{body.strip()}")
+    usage = dict(overview.usage)
+    for part in parts:
+        for key, value in part.usage.items():
+            usage[key] = usage.get(key, 0) + value
+    markdown = "\n\n".join(b for b in blocks if b).strip() + "\n"
+    return replace(overview, markdown=markdown, usage=usage, parts=len(parts))
+
+
+def follow_chapters(markdown: str, meta: VideoMeta, chapters: Sequence[Chapter]) -> str:
+    """Open a one-go note with the chapter outline and group its key points under each chapter."""
+    if not chapters:
+        return markdown
+    sections = split_sections(markdown)
+    out = [chapter_outline(meta, chapters)]
+    for heading, body in sections:
+        if heading.casefold() == "key points" and "\n### " not in f"\n{body}":
+            body = _grouped_points(meta, body, chapters)
+        out.append(f"## {heading}\n\n{body}" if heading else body)
+    return "\n\n".join(b.strip("\n") for b in out if b.strip()) + "\n"
+
+
+def _grouped_points(meta: VideoMeta, body: str, chapters: Sequence[Chapter]) -> str:
+    items = bullets(body)
+    if not items or any(stamp_seconds(i) is None for i in items):
+        return body  # not a plain list of timestamped points: leave it as written
+    groups: dict[int, list[str]] = {}
+    for item in items:
+        seconds = stamp_seconds(item) or 0
+        index = max(n for n, c in enumerate(chapters) if c.start <= seconds or n == 0)
+        groups.setdefault(index, []).append(item)
+    lines = []
+    for index in sorted(groups):
+        chapter = chapters[index]
+        lines += [f"### {escape_inline(chapter.title)} · {format_timestamp(chapter.start)}", "", *groups[index], ""]
+    return "\n".join(lines).strip()

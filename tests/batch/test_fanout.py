@@ -1,0 +1,126 @@
+"""The batch's workers shared with a long video's parts: free slots only, order kept, failures raised."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from yt_study_buddy.batch.fanout import WorkerShare
+from yt_study_buddy.errors import Cancelled, ClaudeResponseError
+
+
+class Gauge:
+    """Counts tasks running at once."""
+
+    def __init__(self):
+        self.now = self.peak = 0
+        self.lock = threading.Lock()
+
+    def task(self, value, seconds=0.05):
+        def run():
+            with self.lock:
+                self.now += 1
+                self.peak = max(self.peak, self.now)
+            time.sleep(seconds)
+            with self.lock:
+                self.now -= 1
+            return value
+        return run
+
+
+def test_parts_of_one_video_use_every_free_worker_and_keep_their_order():
+    share, gauge = WorkerShare(4), Gauge()
+    with share.held():
+        results = share.run_all([gauge.task(i) for i in range(12)])
+    assert results == list(range(12))
+    assert gauge.peak == 4 and share.peak == 4
+
+
+def test_with_every_worker_busy_parts_run_in_turn_on_their_own_thread():
+    share, gauge = WorkerShare(2), Gauge()
+    other_video = threading.Event()
+    release = threading.Event()
+
+    def busy():
+        with share.held():
+            other_video.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    other_video.wait(5)
+    with share.held():
+        assert share.run_all([gauge.task(i, 0.01) for i in range(5)]) == list(range(5))
+    release.set()
+    thread.join()
+    assert gauge.peak == 1 and share.peak == 2
+
+
+def test_a_waiting_video_gets_the_next_free_slot_before_more_helpers():
+    share, gauge = WorkerShare(2), Gauge()
+    started = []
+
+    def video():
+        with share.held():
+            started.append(time.monotonic())
+
+    with share.held():
+        runner = threading.Thread(target=share.run_all, args=([gauge.task(i, 0.15) for i in range(8)],))
+        runner.start()
+        time.sleep(0.05)  # one helper is writing a part now
+        begin = time.monotonic()
+        waiting = threading.Thread(target=video)
+        waiting.start()
+        waiting.join(5)
+        runner.join(5)
+    # The video started once the helper's part was done, not after all eight parts.
+    assert started and started[0] - begin < 0.3
+    assert share.peak == 2
+
+
+def test_the_earliest_failure_is_raised_after_running_parts_finish_and_no_new_part_starts():
+    share = WorkerShare(3)
+    ran = []
+
+    def failing():
+        time.sleep(0.02)
+        raise ClaudeResponseError("part 2 failed")
+
+    def record(i):
+        def run():
+            ran.append(i)
+            time.sleep(0.05)
+            return i
+        return run
+
+    tasks = [record(0), failing, record(2)] + [record(i) for i in range(3, 20)]
+    with pytest.raises(ClaudeResponseError, match="part 2 failed"):
+        with share.held():
+            share.run_all(tasks)
+    assert len(ran) < 10
+    with share.held(), share.held(), share.held():
+        pass  # every slot was given back
+
+
+def test_cancel_stops_starting_parts():
+    share, cancel = WorkerShare(2), threading.Event()
+
+    def stop_after(i):
+        def run():
+            cancel.set()
+            return i
+        return run
+
+    with pytest.raises(Cancelled):
+        share.run_all([stop_after(0), stop_after(1), stop_after(2), stop_after(3)], cancel)
+
+
+def test_waiting_for_a_slot_ends_on_cancel():
+    share, cancel = WorkerShare(1), threading.Event()
+    with share.held():
+        cancel.set()
+        with pytest.raises(Cancelled):
+            with share.held(cancel):
+                pass
