@@ -25,8 +25,10 @@ T = TypeVar("T")
 class WorkerShare:
     """N worker slots: videos hold one each, a long video's parts borrow the free ones."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, cancel: threading.Event | None = None):
         self.workers = max(1, int(workers))
+        #: the batch's stop signal: no new part starts once it is set
+        self.cancel = cancel
         self._free = self.workers
         self._waiting = 0
         self._cond = threading.Condition()
@@ -77,6 +79,7 @@ class WorkerShare:
         After a task fails no new one starts; the running ones finish, then the
         failure of the earliest task is raised.
         """
+        cancel = cancel if cancel is not None else self.cancel
         queue: deque[tuple[int, Callable[[], T]]] = deque(enumerate(tasks))
         results: dict[int, T] = {}
         errors: dict[int, BaseException] = {}

@@ -181,7 +181,7 @@ class ParallelVideoProcessor:
         self.interrupted = False
         self.stop_reason: str | None = None
         #: the workers as slots: each running video holds one, a long video's parts borrow the free ones
-        self.share = WorkerShare(self.max_workers)
+        self.share = WorkerShare(self.max_workers, self.cancel_event)
 
     def _stop(self, reason: str) -> None:
         # Set in the worker itself, so no other job starts in between
