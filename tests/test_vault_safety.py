@@ -3,11 +3,17 @@ vaults below it, a read-only disk, leftovers of a crash, a second run on the sam
 
 from __future__ import annotations
 
+import errno
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.test_pipeline import add_videos, make_app, vid
+from yt_study_buddy import YouTubeStudyNotes
+from yt_study_buddy.cli.command import main
+from yt_study_buddy.errors import InputError
 from yt_study_buddy.vault.store import HIDDEN_DIR
 
 
@@ -36,3 +42,133 @@ def test_links_in_the_hidden_folder_are_never_followed(tmp_path, fake_youtube, f
         assert result.error_kind == "vault"
     else:  # only a safety copy of paid work: the note is still written
         assert result.success, result.error
+
+
+# -- point 3: an empty output path, other vaults below the chosen one ------------------------------
+
+LECTURE = Path(__file__).resolve().parent.parent / "examples" / "photosynthesis.vtt"
+
+
+def visible_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("output", ["", "   "])
+def test_empty_output_folder_is_a_usage_error(tmp_path, capsys, output):
+    before = visible_files(tmp_path)  # the working directory of the test
+    assert main(["-o", output, "--engine", "offline", str(LECTURE)]) == 2
+    assert "notes folder" in capsys.readouterr().err
+    assert visible_files(tmp_path) == before
+    with pytest.raises(InputError):
+        YouTubeStudyNotes(base_dir=output)
+
+
+def other_vaults(root: Path) -> dict[str, bytes]:
+    for name in ("Physics", "Year 2/Biology"):
+        hidden = root / name / HIDDEN_DIR
+        hidden.mkdir(parents=True)
+        (hidden / "index.json").write_text('{"version": 1, "notes": {}}\n', encoding="utf-8")
+        (root / name / "Their note.md").write_text("theirs\n", encoding="utf-8")
+    return snapshot(root)
+
+
+def test_folder_holding_other_vaults_is_refused_without_force(tmp_path, capsys):
+    root = tmp_path / "all"
+    before = other_vaults(root)
+    assert main(["-o", str(root), "--engine", "offline", str(LECTURE)]) == 2
+    err = capsys.readouterr().err
+    assert "other vaults" in err and "Physics" in err and "Year 2/Biology" in err and "--force" in err
+    assert snapshot(root) == before
+    # The library refuses the batch the same way, before writing anything.
+    report = YouTubeStudyNotes(base_dir=root, engine="offline").process_urls([str(LECTURE)])
+    assert not report.ok and "other vaults" in (report.stop_reason or "")
+    assert snapshot(root) == before
+    # --force: the user means it.
+    assert main(["-o", str(root), "--engine", "offline", "--force", str(LECTURE)]) == 0
+    assert (root / HIDDEN_DIR).is_dir()
+
+
+# -- point 8: a vault that can't be written is found out once, before anything is paid for ----------
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """Make every write under a folder fail as on a read-only file system (tests run as root, so chmod can't)."""
+    folders: list[str] = []
+    real_open, real_mkdir = os.open, os.mkdir
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+    def under(path) -> bool:
+        text = os.path.abspath(os.fspath(path))
+        return any(text == f or text.startswith(f + os.sep) for f in folders)
+
+    def fake_open(path, flags, *args, **kwargs):
+        if flags & write_flags and under(path):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def fake_mkdir(path, *args, **kwargs):
+        if under(path):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
+    return lambda folder: folders.append(os.path.abspath(folder))
+
+
+def vault_with_an_index(tmp_path: Path) -> Path:
+    root = tmp_path / "notes"
+    (root / HIDDEN_DIR).mkdir(parents=True)
+    (root / HIDDEN_DIR / "index.json").write_text('{"version": 1, "notes": {}}\n', encoding="utf-8")
+    return root
+
+
+def test_read_only_vault_stops_the_batch_before_paying(tmp_path, fake_youtube, fake_anthropic, read_only):
+    urls = add_videos(fake_youtube, 3)
+    read_only(vault_with_an_index(tmp_path))
+    report = make_app(tmp_path, fake_youtube, fake_anthropic).process_urls(urls)
+    assert fake_anthropic.requests == [] and fake_youtube.count("/api/timedtext") == 0
+    assert not report.ok and "read-only file system" in (report.stop_reason or "")
+    assert all(r.error_kind == "vault" and "read-only" in r.error for r in report.results), \
+        [(r.error_kind, r.error) for r in report.results]
+
+
+def test_unusable_lock_file_stops_the_batch_before_paying(tmp_path, fake_youtube, fake_anthropic):
+    urls = add_videos(fake_youtube, 2)
+    (vault_with_an_index(tmp_path) / HIDDEN_DIR / "vault.lock").mkdir()
+    report = make_app(tmp_path, fake_youtube, fake_anthropic).process_urls(urls)
+    assert fake_anthropic.requests == [] and fake_youtube.count("/api/timedtext") == 0
+    assert "vault.lock" in (report.stop_reason or "")
+    assert all(r.error_kind == "vault" for r in report.results)
+
+
+def test_read_only_vault_in_the_cli_is_one_clear_error(tmp_path, capsys, read_only):
+    read_only(vault_with_an_index(tmp_path))
+    code = main(["-o", str(tmp_path / "notes"), "--engine", "offline", str(LECTURE)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "read-only file system" in err and "Traceback" not in out + err
+
+
+# -- point 14: our temp files left by a crash are removed at start ----------------------------------
+
+
+def test_stale_temp_files_of_a_crash_are_removed_at_start(tmp_path):
+    root = tmp_path / "notes"
+    old = time.time() - 3600
+    stale = [root / "Biology" / ".Photosynthesis.md.k2j3h4g5.tmp",
+             root / HIDDEN_DIR / ".index.json.ab_12cd3.tmp",
+             root / HIDDEN_DIR / "transcripts" / ".local-0123456789ab.json.zzzzzzzz.tmp"]
+    kept = [root / "Biology" / ".my-own.tmp",                         # not our naming
+            root / "Biology" / "Photosynthesis.md.k2j3h4g5.tmp",     # not hidden: not ours
+            root / ".obsidian" / ".workspace.json.abcdefgh.tmp",     # another app's folder
+            root / "Biology" / ".Fresh.md.abcdefgh.tmp"]             # being written right now
+    for path in stale + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half a file", encoding="utf-8")
+        if path.name != ".Fresh.md.abcdefgh.tmp":
+            os.utime(path, (old, old))
+    report = YouTubeStudyNotes(base_dir=root, engine="offline").process_urls([str(LECTURE)])
+    assert report.ok, [r.error for r in report.results]
+    assert [p for p in stale if p.exists()] == []
+    assert [p for p in kept if not p.exists()] == []

@@ -156,13 +156,14 @@ class YouTubeStudyNotes:
         self.engine_notice: str | None = None
 
         from yt_study_buddy.vault.joblog import JobLog
-        from yt_study_buddy.sources.caches import TranscriptCache
+        from yt_study_buddy.sources.caches import MetaCache, TranscriptCache
         from yt_study_buddy.vault.store import Vault
 
         self.vault = Vault(check_output_folder(base_dir))
         self.knowledge_graph = self.vault.graph
         self.job_log = JobLog(self.vault)
         self.transcript_cache = TranscriptCache(self.vault)
+        self.meta_cache = MetaCache(self.vault)
         self.metrics = ProcessingMetrics()
         # The spec's public attribute: the pool any front end can reuse.
         self.parallel_processor = ParallelVideoProcessor(
@@ -314,12 +315,9 @@ class YouTubeStudyNotes:
             limits.youtube_breaker.record_success()
             return value
 
-    def _meta_cache_path(self, video_id: str) -> Path:
-        return self.vault.hidden / "metadata" / f"{video_id}.json"
-
     def _load_youtube(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
         transcript = self.transcript_cache.get(source.video_id, self.languages)
-        meta = self._cached_meta(source.video_id)
+        meta = self.meta_cache.get(source.video_id)
         # One spaced start per video's YouTube work (not per request): this is
         # where YouTube's rate limits bite. Cache hits skip it entirely.
         spaced = True
@@ -332,17 +330,8 @@ class YouTubeStudyNotes:
             self.transcript_cache.put(transcript)
         if meta is None:
             meta = self._youtube_call(lambda: self.youtube.fetch_metadata(source.video_id), spaced=spaced)
-            from yt_study_buddy.vault.atomic import atomic_write_json
-
-            atomic_write_json(self._meta_cache_path(source.video_id), meta.__dict__, root=self.vault.root)
+            self.meta_cache.put(meta)
         return meta, transcript, method
-
-    def _cached_meta(self, video_id: str) -> VideoMeta | None:
-        path = self._meta_cache_path(video_id)
-        try:
-            return VideoMeta(**json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            return None
 
     # Paid work is kept until its note is on disk: a crash, Ctrl-C or a failed
     # assessment call never makes a re-run pay for the same notes again.
@@ -584,14 +573,19 @@ class YouTubeStudyNotes:
         by_url = {s.url: s for s in sources}
         processor = self.parallel_processor
         urls = [s.url for s in sources]
-        problem = self._preflight(sources)
+        from yt_study_buddy.vault.preflight import vault_problem as check_vault
+
+        # Before anything is fetched or paid for: a writable vault of its own, crash leftovers removed.
+        vault_problem = check_vault(self.vault, needed=bool(sources), allow_nested=self.force)
+        problem = vault_problem or self._preflight(sources)
         if problem is not None:
             for source in sources:
                 failed = ProcessingResult(url=source.url, video_id=source.video_id,
                                           status=ResultStatus.CANCELLED,
                                           error=redact(problem.reason), error_kind=problem.kind,
                                           retryable=problem.retryable, fatal=True)
-                self._log_job(failed)
+                if vault_problem is None:  # a vault that can't be used can't keep a log either
+                    self._log_job(failed)
                 results.append(failed)
             processor.stop_reason = f"batch stopped: {redact(problem.reason)}"
             urls = []
@@ -604,8 +598,8 @@ class YouTubeStudyNotes:
                 self._log_job(result)
         results += batch
         links = self.finalize() if any(r.ok for r in results) else 0
-        try:
-            graph_stats = self.knowledge_graph.get_stats()
+        try:  # not from a refused folder: reading stats may write its index
+            graph_stats = self.knowledge_graph.get_stats() if vault_problem is None else {}
         except StudyBuddyError:
             graph_stats = {}
         metrics = ProcessingMetrics()

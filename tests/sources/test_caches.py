@@ -66,3 +66,16 @@ def test_odd_ids_stay_inside_the_cache_folder(tmp_path):
         assert path.parent == tmp_path / ".study-buddy" / "transcripts"
         assert cache.get(vid, ["en"]).video_id == vid
     assert not (tmp_path.parent / "escape.json").exists()
+
+
+def test_metadata_round_trip_and_damage(tmp_path):
+    from yt_study_buddy.models import VideoMeta
+    from yt_study_buddy.sources.caches import MetaCache
+
+    cache = MetaCache(Vault(tmp_path))
+    assert cache.get("dQw4w9WgXcQ") is None
+    meta = VideoMeta(video_id="dQw4w9WgXcQ", title="A <b>title</b>", channel="C", url="u")
+    cache.put(meta)
+    assert MetaCache(Vault(tmp_path)).get("dQw4w9WgXcQ") == meta
+    (tmp_path / ".study-buddy" / "metadata" / "dQw4w9WgXcQ.json").write_text("[1, 2]", encoding="utf-8")
+    assert cache.get("dQw4w9WgXcQ") is None  # damaged: fetch again

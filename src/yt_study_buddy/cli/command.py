@@ -236,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for item in rejected:
             print(f"✗ {item.entry.text[:80]}: {item.error.reason}", file=out)
         if sources:
+            from yt_study_buddy.vault.preflight import prepare_vault
+
+            prepare_vault(app.vault, allow_nested=args.force)  # a usage error before any start-up line
             engine = app.resolve_engine() if args.engine != "offline" else "offline"
             if app.engine_notice:
                 print(app.engine_notice, file=out)

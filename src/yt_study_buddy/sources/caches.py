@@ -1,7 +1,9 @@
-"""Stage sources: fetched transcripts kept in ``<root>/.study-buddy/transcripts/<video_id>.json``.
+"""Stage sources: what YouTube sent, kept in the vault's hidden folder.
 
-A retry or a re-run with ``--force`` reads the captions from here instead of
-asking YouTube again, which is where rate limits bite.
+Transcripts in ``<root>/.study-buddy/transcripts/<video_id>.json``, video
+metadata in ``<root>/.study-buddy/metadata/<video_id>.json``. A retry or a
+re-run with ``--force`` reads them from here instead of asking YouTube again,
+which is where rate limits bite. Writes never follow a link out of the vault.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from yt_study_buddy.vault.atomic import atomic_write_json
-from yt_study_buddy.models import Transcript
+from yt_study_buddy.models import Transcript, VideoMeta
 
 if TYPE_CHECKING:  # pragma: no cover
     from yt_study_buddy.vault.store import Vault
 
-__all__ = ["TranscriptCache"]
+__all__ = ["TranscriptCache", "MetaCache"]
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _cache_name(video_id: str) -> str:
+    # Ids that are not plain get hashed: a file name never carries a path.
+    return video_id if _SAFE_ID.fullmatch(video_id) else "h-" + hashlib.sha256(video_id.encode()).hexdigest()[:32]
 
 
 def _language_fits(code: str, wanted: Sequence[str]) -> bool:
@@ -42,8 +49,7 @@ class TranscriptCache:
 
     def path_for(self, video_id: str) -> Path:
         """Return the cache file of a video id (ids that are not plain get hashed)."""
-        name = video_id if _SAFE_ID.fullmatch(video_id) else "h-" + hashlib.sha256(video_id.encode()).hexdigest()[:32]
-        return self.folder / f"{name}.json"
+        return self.folder / f"{_cache_name(video_id)}.json"
 
     def get(self, video_id: str, languages: Sequence[str]) -> Transcript | None:
         """Return the cached transcript if there is one in a requested language."""
@@ -62,3 +68,23 @@ class TranscriptCache:
         """Store a transcript atomically."""
         self.vault.ensure_hidden()
         atomic_write_json(self.path_for(transcript.video_id), transcript.to_dict(), root=self.vault.root)
+
+
+class MetaCache:
+    """Video metadata (title, channel) by video id, inside the vault's hidden folder."""
+
+    def __init__(self, vault: "Vault"):
+        self.vault = vault
+        self.folder = vault.hidden / "metadata"
+
+    def get(self, video_id: str) -> VideoMeta | None:
+        """Return the kept metadata of a video, or None when missing or damaged."""
+        try:
+            meta = VideoMeta(**json.loads((self.folder / f"{_cache_name(video_id)}.json").read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, ValueError, TypeError):
+            return None
+        return meta if meta.video_id == video_id else None
+
+    def put(self, meta: VideoMeta) -> None:
+        """Keep a video's metadata atomically."""
+        atomic_write_json(self.folder / f"{_cache_name(meta.video_id)}.json", meta.__dict__, root=self.vault.root)

@@ -15,14 +15,21 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from yt_study_buddy.errors import VaultError
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "vault_error_from_oserror",
-           "refuse_links"]
+           "refuse_links", "TEMP_NAME", "LOADED_AT"]
+
+#: Our temp files: "." + the target's name (up to 40 characters) + "." + mkstemp's 8 characters + ".tmp".
+TEMP_NAME = re.compile(r"\A\.[^/]{1,40}\.[a-z0-9_]{8}\.tmp\Z")
+#: When this process loaded the vault code: a temp file older than that is no write of ours in progress.
+LOADED_AT = time.time()
 
 _REASONS = {
     errno.ENOSPC: "disk full",

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from yt_study_buddy.vault.atomic import atomic_write_text, refuse_links, vault_error_from_oserror
-from yt_study_buddy.errors import VaultError
+from yt_study_buddy.errors import InputError, VaultError
 from yt_study_buddy.vault.filenames import clean_title, safe_filename
 from yt_study_buddy.vault.flashcards import sr_comments
 from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
@@ -104,6 +104,9 @@ class Vault:
     """A folder of study notes; safe for many threads and processes at once."""
 
     def __init__(self, root: str | Path):
+        if not str(root).strip():
+            # Path("") is the working directory: never turn wherever the user stands into a vault.
+            raise InputError("the notes folder is empty: name a folder (-o DIR)")
         self.root = Path(root).expanduser().absolute()
         self.hidden = self.root / HIDDEN_DIR
         self._lock: _VaultLock | None = None
