@@ -97,3 +97,29 @@ def test_youtube_errors_keeps_project_errors_and_converts_library_ones():
         with youtube_errors("x"):
             raise requests.exceptions.RetryError("too many 429s")
     assert isinstance(info.value.__cause__, requests.exceptions.RetryError)
+
+
+def test_the_app_records_a_boundary_bug_as_internal_not_as_youtube(fake_youtube, tmp_path, caplog):
+    import json
+
+    from yt_study_buddy import YouTubeStudyNotes
+    from yt_study_buddy.batch.limits import ServiceLimits
+    from yt_study_buddy.config import Settings
+
+    def broken_proxy() -> str:
+        raise AttributeError("'NoneType' object has no attribute 'url'")  # a bug, not a network error
+
+    fake_youtube.add_video("internal002", title="Bugs", segments=LINES)
+    client = YouTubeClient(base_url=fake_youtube.base_url, timeout=10, proxy_for_thread=broken_proxy,
+                           ytdlp_extractors=fake_youtube.ytdlp_extractors())
+    app = YouTubeStudyNotes(base_dir=tmp_path / "vault", engine="offline", delay=0, youtube_client=client,
+                            settings=Settings(youtube_base_url=fake_youtube.base_url),
+                            limits=ServiceLimits(youtube_delay=0, youtube_cooldown=0.05))
+    with caplog.at_level(logging.INFO, logger="yt_study_buddy"):
+        report = app.process_urls(["https://youtu.be/internal002"])
+    (result,) = report.results
+    assert result.error_kind == "internal" and not result.retryable
+    assert "AttributeError" in result.error and "YouTube failed" not in result.error
+    assert any(r.exc_info and r.exc_info[0] is AttributeError for r in caplog.records)
+    record = json.loads((tmp_path / "vault" / ".study-buddy" / "jobs.jsonl").read_text().splitlines()[-1])
+    assert record["error_kind"] == "internal" and record["retryable"] is False

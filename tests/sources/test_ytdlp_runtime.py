@@ -11,8 +11,14 @@ from yt_study_buddy.sources import youtube_dlp
 @pytest.fixture
 def runtimes_on_path(tmp_path, monkeypatch):
     """A PATH holding only the runtimes a test writes (shell scripts answering --version)."""
+    import sysconfig
+
     folder = tmp_path / "bin"
     folder.mkdir()
+    # yt-dlp looks in Python's scripts folder first (where the [deno] extra puts deno).
+    real_get_path = sysconfig.get_path
+    monkeypatch.setattr(sysconfig, "get_path", lambda name, *args, **kwargs:
+                        str(tmp_path / "no-scripts") if name == "scripts" else real_get_path(name, *args, **kwargs))
 
     def add(name: str, answer: str) -> None:
         script = folder / name

@@ -41,6 +41,7 @@ examples:
   youtube-study-buddy "https://www.youtube.com/playlist?list=ID" -p
   youtube-study-buddy --retry-failed                            redo failed, retryable jobs
   youtube-study-buddy -o notes --anki flashcards.apkg           export the vault's flashcards to Anki
+  youtube-study-buddy --doctor                                  check this machine when runs fail
 
 inputs: watch?v=, youtu.be/, shorts/, live/, embed/, /v/ links (www, m., music.),
   bare 11-character ids, playlist links, and .vtt/.srt/.txt caption files.
@@ -99,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", "-w", type=_workers, default=3, metavar="N",
                    help=f"number of parallel workers, {MIN_WORKERS}-{MAX_WORKERS} (default: 3)")
     g.add_argument("--delay", type=_delay, default=1.0, metavar="SECONDS",
-                   help="minimum spacing between YouTube requests across workers (default: 1.0; 0 = off)")
+                   help="minimum spacing between videos' YouTube requests across workers, also yt-dlp's "
+                        "sleep between its requests (default: 1.0; 0 = off)")
     g.add_argument("--lang", type=_languages, default=["en"], metavar="CODES",
                    help="caption language preference, comma-separated (default: en)")
     g.add_argument("--engine", choices=["auto", "claude", "offline"], default="auto",

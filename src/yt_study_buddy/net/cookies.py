@@ -1,7 +1,7 @@
 """Stage net: a browser's cookies from a Netscape cookies.txt, loaded once, their values kept secret.
 
-Browser export extensions and yt-dlp (``--cookies-from-browser ... --cookies
-FILE``) write this format. The stdlib ``MozillaCookieJar`` reads it (including
+Browser export extensions and yt-dlp (``--cookies-from-browser BROWSER
+--cookies FILE``) write this format. The stdlib ``MozillaCookieJar`` reads it (including
 ``#HttpOnly_`` lines). Every value is registered as a secret as soon as it is
 read, so ``config.redact`` scrubs it from logs, errors and the job log; the
 object itself never shows a value (``repr`` gives names and counts only).
@@ -24,8 +24,8 @@ from yt_study_buddy.errors import InputError
 
 __all__ = ["CookieFile", "load_cookie_file"]
 
-_EXPORT_HINT = ("export them from a browser signed in to the site, e.g. with a "
-                "cookies.txt extension or `yt-dlp --cookies-from-browser firefox --cookies FILE`")
+_EXPORT_HINT = ("export them from a browser signed in to the site with a cookies.txt extension "
+                "(Netscape format; see the README's Cookies section)")
 
 
 class CookieFile:
