@@ -159,12 +159,19 @@ def test_a_file_as_vault_fails(reachable, tmp_path):
     assert list(tmp_path.iterdir()) == [target]
 
 
-def test_an_existing_vault_is_written_to_and_left_clean(reachable, tmp_path):
+def test_an_existing_vault_is_checked_as_a_batch_would_and_left_clean(reachable, tmp_path):
     vault = tmp_path / "vault"
     vault.mkdir()
     found = by_name(run_doctor(output=vault, settings=settings_for(reachable.base_url)))
     assert found["vault"].status == "ok" and "writable" in found["vault"].detail
-    assert list(vault.iterdir()) == []
+    assert [p.name for p in vault.iterdir()] == [".study-buddy"]  # what any run creates first
+    assert not [p for p in vault.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_folder_holding_other_vaults_fails(reachable, tmp_path):
+    (tmp_path / "course-a" / ".study-buddy").mkdir(parents=True)
+    found = by_name(run_doctor(output=tmp_path, settings=settings_for(reachable.base_url)))
+    assert found["vault"].status == "fail" and "holds other vaults" in found["vault"].detail
 
 
 def _cli(tmp_path, env, *args):

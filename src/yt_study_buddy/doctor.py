@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from importlib import metadata
@@ -211,26 +210,25 @@ def _claude(settings: Settings, engine: str, timeout: float) -> Check:
 # --------------------------------------------------------------------------- vault
 
 def _vault(output: str | Path) -> Check:
-    root = Path(output).expanduser()
-    if not str(output).strip():
-        return Check("vault", FAIL, "no output folder given", "use -o DIR")
-    if root.exists() and not root.is_dir():
-        return Check("vault", FAIL, f"{root} is a file, not a folder", "use -o with a folder")
-    if root.is_dir():
-        try:
-            # A real write (then removed): os.access is fooled by read-only mounts and ACLs.
-            handle, name = tempfile.mkstemp(dir=root, prefix=".study-buddy-doctor-", suffix=".tmp")
-            os.close(handle)
-            os.unlink(name)
-        except OSError as exc:
-            return Check("vault", FAIL, f"{root} is not writable ({exc.strerror})",
-                         "fix its permissions or choose another folder with -o")
-        return Check("vault", OK, f"{root.resolve()} is writable")
-    parent = next((p for p in root.absolute().parents if p.exists()), None)
-    if parent is None or not os.access(parent, os.W_OK | os.X_OK):
-        return Check("vault", FAIL, f"{root} does not exist and {parent} is not writable",
-                     "create the folder or choose another with -o")
-    return Check("vault", OK, f"{root.absolute()} will be created")
+    from yt_study_buddy.vault.preflight import vault_problem
+    from yt_study_buddy.vault.store import Vault
+
+    try:
+        vault = Vault(output)
+    except StudyBuddyError as exc:
+        return Check("vault", FAIL, exc.reason, "use -o DIR")
+    if not vault.root.exists():
+        # Nothing is created for a check: the nearest existing folder must let a run create it.
+        parent = next((p for p in vault.root.parents if p.exists()), None)
+        if parent is None or not os.access(parent, os.W_OK | os.X_OK):
+            return Check("vault", FAIL, f"{vault.root} does not exist and {parent} is not writable",
+                         "create the folder or choose another with -o")
+        return Check("vault", OK, f"{vault.root} will be created")
+    # The same check a batch makes before it fetches or pays for anything.
+    problem = vault_problem(vault)
+    if problem is not None:
+        return Check("vault", FAIL, problem.reason, "choose another folder with -o, or fix its permissions")
+    return Check("vault", OK, f"{vault.root} is writable")
 
 
 def run_doctor(*, output: str | Path = "notes", settings: Settings | None = None, engine: str = "auto",
