@@ -124,3 +124,27 @@ def test_ctrl_c_while_the_app_opens_the_vault_is_a_clean_exit(tmp_path, monkeypa
     assert code == 1
     captured = capsys.readouterr()
     assert "Interrupted" in captured.out + captured.err
+
+
+def test_a_bad_setting_with_doctor_is_a_message_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from yt_study_buddy.cli import main
+
+    monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", "garbage")
+    assert main(["--doctor", "-o", str(tmp_path / "v")]) == 2
+    captured = capsys.readouterr()
+    assert "YT_STUDY_BUDDY_YOUTUBE_URL" in captured.err and "Traceback" not in captured.out + captured.err
+
+
+def test_output_cut_short_by_a_closed_pipe_is_no_traceback(fake_youtube, tmp_path):
+    """`youtube-study-buddy … | head -1`: the reader leaves early; the command still ends quietly."""
+    fake_youtube.latency = 0.2  # the lines come after the reader has gone
+    ids = [f"pipevideo{i:02d}" for i in range(3)]
+    for video_id in ids:
+        fake_youtube.add_video(video_id, title=f"Pipe Lecture {video_id}", segments=make_segments(["tide"], 10))
+    proc = subprocess.Popen(_cli(*[f"https://youtu.be/{v}" for v in ids], "--delay", "0", "-o", str(tmp_path / "v")),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(fake_youtube), cwd=tmp_path)
+    proc.stdout.readline()
+    proc.stdout.close()  # as `head -1` does
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err, err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Sequence
 
@@ -11,8 +12,14 @@ INTERRUPTED = "\nInterrupted: finished notes are kept; re-run to do the rest."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``youtube-study-buddy`` and return its exit code; Ctrl-C, SIGTERM or SIGHUP anywhere exit 1 cleanly."""
+    """Run ``youtube-study-buddy`` and return its exit code; no way out of it is a traceback.
+
+    Ctrl-C, SIGTERM or SIGHUP anywhere exit 1; a project error no branch of the
+    command caught is its message (exit 2 for a usage error); a reader that left
+    the pipe (``| head``) ends the output quietly.
+    """
     from yt_study_buddy.cli.signals import stop_on_signals
+    from yt_study_buddy.errors import InputError, StudyBuddyError
 
     try:
         with stop_on_signals():
@@ -22,6 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(argv)
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
+        return 1
+    except StudyBuddyError as exc:
+        print(f"youtube-study-buddy: error: {exc.reason}", file=sys.stderr)
+        return 2 if isinstance(exc, InputError) else 1
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
 

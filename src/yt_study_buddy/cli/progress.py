@@ -40,6 +40,7 @@ class TerminalProgress:
         self._rows: dict[str, Any] = {}
         self._live: Any = None
         self._overall_view: Any = None
+        self._gone = False
 
     def __enter__(self) -> "TerminalProgress":
         if self.live and self.total:
@@ -123,5 +124,8 @@ class TerminalProgress:
             self._overall_view.update(self._overall, completed=completed, counts=counts)
             if line:
                 self._live.console.print(line, markup=False, highlight=False)
-        elif line:
-            print(line, file=self.stream, flush=True)
+        elif line and not self._gone:
+            try:
+                print(line, file=self.stream, flush=True)
+            except OSError:  # the reader left (`| head`) or the terminal closed: the batch goes on
+                self._gone = True
