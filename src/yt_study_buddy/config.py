@@ -147,7 +147,10 @@ class Settings:
 
 
 def check_output_folder(folder: str | Path) -> Path:
-    """Return the vault folder as a Path; InputError when it, or a folder above it, is an existing file."""
+    """Return the vault folder as a Path; InputError when it is empty, or it or a folder above it is a file."""
+    if not str(folder).strip():
+        # Path("") is the working directory: never turn wherever the user stands into a vault.
+        raise InputError("the notes folder is empty: name a folder (-o DIR)")
     path = Path(folder).expanduser()
     for candidate in (path, *path.parents):
         try:
