@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from yt_study_buddy.models import (
     Transcript,
     VideoMeta,
 )
-from yt_study_buddy.vault.render import ANSWERS_MARKER, split_front_matter
+from yt_study_buddy.vault.render import ANSWER_CALLOUT, split_front_matter
 from yt_study_buddy.vault.store import HIDDEN_DIR, Vault
 
 
@@ -79,9 +80,9 @@ def test_note_and_assessment_layout_and_front_matter(tmp_path):
         assert key in meta, key
     assert meta["video_id"] == "dQw4w9WgXcQ" and meta["title"] == "Intro to Gradients"
     assert meta["subject"] == "Machine Learning" and "machine-learning" in meta["tags"]
-    assert meta["assessment"] == assessment.name and meta["duration"] == 125
+    assert meta["assessment"] == f"[[{assessment.stem}]]" and meta["duration"] == 125
     assert meta["transcript_method"] == "yt-dlp" and meta["source"] == "youtube"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", meta["created"])
+    assert isinstance(meta["created"], datetime)  # a Date & time property, local time
     assert body.startswith("# Intro to Gradients\n")
     assert "https://www.youtube.com/watch?v=dQw4w9WgXcQ" in body
     assert "[[Intro to Gradients - Assessment]]" in body
@@ -89,20 +90,58 @@ def test_note_and_assessment_layout_and_front_matter(tmp_path):
     assert a_meta["video_id"] == "dQw4w9WgXcQ" and "[[Intro to Gradients]]" in a_body
 
 
-def test_assessment_questions_before_spoiler_answers_after(tmp_path):
+def test_assessment_answers_hide_in_a_collapsed_callout_under_each_question(tmp_path):
     vault = Vault(tmp_path)
     vault.write_note(**make_job("abcdefghijk", "Spoilers"))
     text = (tmp_path / "Machine Learning" / "Spoilers - Assessment.md").read_text(encoding="utf-8")
-    cut = text.index(ANSWERS_MARKER)
-    questions, answers = text[:cut], text[cut:]
     headings = [h for h in ASSESSMENT_CATEGORIES.values()]
-    positions = [questions.index(h) for h in headings]
+    positions = [text.index(f"## {h}") for h in headings]
     assert positions == sorted(positions)  # the four categories, in order
+    assert "&nbsp;" not in text and "## Answers" not in text and "###" not in text
     for i in range(len(headings)):
-        assert f"Answer {i}." not in questions and f"Answer {i}." in answers
-    assert "\n---\n" in questions[-200:] + answers[:50]
-    assert "[\\[0:10\\]](https://youtu.be/abcdefghijk?t=10)" in answers
-    assert "Key concepts: Gradient descent" in answers
+        question = text.index(f"Question about {list(ASSESSMENT_CATEGORIES.values())[i].lower()}")
+        answer = text.index(f"> Answer {i}.")
+        # Right under its question, inside a callout that Obsidian shows folded.
+        assert question < text.index(ANSWER_CALLOUT, question) < answer
+        assert text.count(f"Question about {list(ASSESSMENT_CATEGORIES.values())[i].lower()}") == 1
+    assert text.count(ANSWER_CALLOUT) == len(headings)
+    assert "> In the video: [\\[0:10\\]](https://youtu.be/abcdefghijk?t=10)" in text
+    assert "> Key concepts: Gradient descent" in text
+
+
+def test_front_matter_is_what_obsidian_reads_as_properties(tmp_path):
+    vault = Vault(tmp_path)
+    vault.write_note(**make_job("abcdefghijk", "Calculus: Limits"))
+    note = tmp_path / "Machine Learning" / "Calculus - Limits.md"
+    text = note.read_text(encoding="utf-8")
+    meta, _ = split_front_matter(text)
+    assert meta["aliases"] == ["Calculus: Limits"]
+    # A local Date & time, unquoted; links in properties as quoted wiki links.
+    assert re.search(r"(?m)^created: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$", text)
+    assert '\nassessment: "[[Calculus - Limits - Assessment]]"\n' in text
+    a_text = note.with_name("Calculus - Limits - Assessment.md").read_text(encoding="utf-8")
+    a_meta, _ = split_front_matter(a_text)
+    assert '\nnote: "[[Calculus - Limits]]"\n' in a_text
+    assert a_meta["subject"] == "Machine Learning" and a_meta["created"] == meta["created"]
+    assert "machine-learning" in a_meta["tags"] and a_meta["aliases"] == ["Calculus: Limits - Assessment"]
+    # The record still finds the assessment through the link.
+    assert vault.read_record(note).assessment == note.with_name("Calculus - Limits - Assessment.md")
+    # A caption file has no url or channel: no empty properties.
+    vault.write_note(**make_job("local-1a2b3c", "Zoom lecture", source="local"))
+    local = (tmp_path / "Machine Learning" / "Zoom lecture.md").read_text(encoding="utf-8")
+    assert "\nurl:" not in local
+
+
+def test_an_update_keeps_created_as_a_date_time(tmp_path):
+    vault = Vault(tmp_path)
+    job = make_job("abcdefghijk", "Kept")
+    [note, _] = vault.write_note(**job)
+    created = re.search(r"(?m)^created: (.*)$", note.read_text(encoding="utf-8")).group(1)
+    vault.write_note(**job)
+    vault.settle_names()
+    text = note.read_text(encoding="utf-8")
+    assert re.search(r"(?m)^created: (.*)$", text).group(1) == created
+    assert re.search(r"(?m)^updated: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$", text)
 
 
 def test_local_source_has_no_youtube_link(tmp_path):
@@ -195,7 +234,7 @@ def test_same_title_settled_names_do_not_depend_on_order(tmp_path, order):
     note = (tmp_path / "Machine Learning" / "Lecture 1 (aaaaaaaaaaa).md").read_text(encoding="utf-8")
     assert "[[Lecture 1 (aaaaaaaaaaa) - Assessment]]" in note
     meta = split_front_matter(note)[0]
-    assert meta["assessment"] == "Lecture 1 (aaaaaaaaaaa) - Assessment.md"
+    assert meta["assessment"] == "[[Lecture 1 (aaaaaaaaaaa) - Assessment]]"
     back = (tmp_path / "Machine Learning" / "Lecture 1 (aaaaaaaaaaa) - Assessment.md").read_text(encoding="utf-8")
     assert "[[Lecture 1 (aaaaaaaaaaa)]]" in back
 
@@ -347,13 +386,12 @@ def test_update_keeps_created_and_records_updated(tmp_path, monkeypatch):
     note = vault.write_note(**make_job("aaaaaaaaaaa", "Lecture", markdown="Old text.\n"))[0]
     first = split_front_matter(note.read_text(encoding="utf-8"))[0]
     assert "updated" not in first  # a first write has no update time (fresh vaults stay identical)
-    text = note.read_text(encoding="utf-8").replace(first["created"], "2020-01-02T03:04:05+00:00")
+    text = note.read_text(encoding="utf-8").replace(first["created"].isoformat(), "2020-01-02T03:04:05")
     note.write_text(text, encoding="utf-8")
     moved = vault.write_note(**make_job("aaaaaaaaaaa", "Renamed", subject="Physics", markdown="New.\n"))[0]
     meta = split_front_matter(moved.read_text(encoding="utf-8"))[0]
-    assert meta["created"] == "2020-01-02T03:04:05+00:00"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", meta["updated"])
-    assert meta["updated"] > meta["created"]
+    assert meta["created"] == datetime(2020, 1, 2, 3, 4, 5)
+    assert isinstance(meta["updated"], datetime) and meta["updated"] > meta["created"]
     lines = moved.read_text(encoding="utf-8").splitlines()
     assert sum(ln.startswith("created: ") for ln in lines) == 1
     assert lines.index(next(ln for ln in lines if ln.startswith("updated: "))) == \

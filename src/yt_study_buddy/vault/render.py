@@ -7,6 +7,7 @@ bytes whichever worker wrote it and whenever (``created`` and ``updated`` aside)
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from yt_study_buddy.vault.filenames import clean_title
@@ -20,28 +21,85 @@ __all__ = [
     "split_front_matter",
     "split_front_matter_raw",
     "subject_tag",
+    "wikilink",
+    "link_target",
     "note_url",
     "NOTE_TYPE",
     "ASSESSMENT_TYPE",
-    "ANSWERS_MARKER",
+    "ANSWER_CALLOUT",
 ]
 
 NOTE_TYPE = "study-note"
 ASSESSMENT_TYPE = "assessment"
-ANSWERS_MARKER = "Answers below: try the questions first"
+#: Opens each model answer in an assessment: a collapsed callout, so the answer is hidden until opened.
+ANSWER_CALLOUT = "> [!success]- Answer"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
-# Enough empty lines to push the answers out of view under the questions.
-_SPOILER_SPACE = "\n\n".join(["&nbsp;"] * 12)
+
+
+_LOCAL_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+_dumper: Any = None
+
+
+class _DateTime(str):
+    """A local 'YYYY-MM-DDTHH:mm:ss' written as a YAML timestamp, not a quoted string."""
+
+
+def _when(value: str | None) -> str | None:
+    # Other shapes (an older note's '...+00:00') stay strings, written as they were.
+    return _DateTime(value) if value and _LOCAL_DATETIME.fullmatch(value) else value
+
+
+def _front_matter_dumper() -> Any:
+    """A safe YAML dumper writing values the way Obsidian's properties expect them."""
+    global _dumper
+    if _dumper is None:
+        import yaml  # lazy: only the vault path needs YAML
+
+        class Dumper(yaml.SafeDumper):
+            pass
+
+        def represent_time(dumper: Any, value: str) -> Any:
+            # Unquoted, so Obsidian shows a Date & time property (a plain YAML timestamp).
+            return dumper.represent_scalar("tag:yaml.org,2002:timestamp", str(value))
+
+        def represent_str(dumper: Any, value: str) -> Any:
+            if value.startswith("[[") and value.endswith("]]"):
+                # A link in a property must be a quoted string; "[[" alone would start a YAML list.
+                return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+            return dumper.represent_str(value)
+
+        Dumper.add_representer(str, represent_str)
+        Dumper.add_representer(_DateTime, represent_time)
+        _dumper = Dumper
+    return _dumper
 
 
 def dump_front_matter(metadata: dict[str, Any], body: str) -> str:
     """Return '---' YAML front matter (safe dump, keys in given order) followed by body."""
     import yaml  # lazy: only the vault path needs YAML
 
+    # A note read back and rewritten (a rename) keeps its dates as Obsidian wants them.
+    metadata = {k: _when(v.isoformat()) if isinstance(v, datetime) and v.tzinfo is None else v
+                for k, v in metadata.items()}
     # width: never fold long titles, so the output does not depend on YAML's line wrapping.
-    dumped = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True,
-                            default_flow_style=False, width=1_000_000)
+    dumped = yaml.dump(metadata, Dumper=_front_matter_dumper(), sort_keys=False, allow_unicode=True,
+                       default_flow_style=False, width=1_000_000)
     return f"---\n{dumped}---\n\n{body.lstrip(chr(10))}"
+
+
+def wikilink(stem: str) -> str:
+    """Return '[[stem]]', the form a note link takes in a property."""
+    return f"[[{stem}]]"
+
+
+def link_target(value: object) -> str:
+    """Return the note a property points at: '[[X]]' or 'X.md' (older notes) both give 'X'; '' for none."""
+    text = str(value or "").strip()
+    if text.startswith("[[") and text.endswith("]]"):
+        text = text[2:-2].split("|", 1)[0].strip()
+    elif text.endswith(".md"):
+        text = text[:-3]
+    return text
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -113,29 +171,33 @@ def render_note(meta: VideoMeta, subject: str, notes: NotesResult, *, created: s
     if tag and tag not in tags:
         tags.append(tag)
     url = note_url(meta)
+    channel = clean_title(meta.channel)
     front = {
         "type": NOTE_TYPE,
         "title": title,
+        # Obsidian finds the note by its title even where the file name had to differ ("A: B" -> "A - B").
+        "aliases": [title],
         "video_id": meta.video_id,
-        "url": url,
-        "channel": clean_title(meta.channel),
+        # A caption file has no video page or channel: no empty properties.
+        **({"url": url} if url else {}),
+        **({"channel": channel} if channel else {}),
         "subject": subject,
         "tags": tags,
-        "created": created,
+        "created": _when(created),
         # Only on a rewrite: a first write must be the same bytes whoever writes it (created aside).
-        **({"updated": updated} if updated else {}),
+        **({"updated": _when(updated)} if updated else {}),
         "source": meta.source,
         "engine": notes.engine,
         "model": notes.model,
         "concepts": [clean_title(c) for c in notes.concepts if clean_title(c)],
         "duration": int(duration) if duration else None,
         "transcript_method": transcript_method,
-        "assessment": f"{assessment_name}.md" if assessment_name else None,
+        "assessment": wikilink(assessment_name) if assessment_name else None,
     }
     info = [f"[Watch on YouTube]({url})" if url and meta.source != "local" else
             (f"[Source]({url})" if url else "Source: local lecture file")]
-    if front["channel"]:
-        info.append(str(front["channel"]))
+    if channel:
+        info.append(channel)
     if duration:
         info.append(format_timestamp(duration))
     if assessment_name:
@@ -171,33 +233,42 @@ def _grouped(assessment: Assessment) -> list[tuple[str, list]]:
     return groups
 
 
-def render_assessment(meta: VideoMeta, assessment: Assessment, *, note_name: str) -> str:
-    """Return the assessment file: questions by category, a spoiler gap, then the answers."""
+def _callout(lines: list[str]) -> list[str]:
+    """Return lines as a collapsed Obsidian callout: the answer stays hidden until it is opened."""
+    return [ANSWER_CALLOUT, *[f"> {line}".rstrip() for line in lines]]
+
+
+def render_assessment(meta: VideoMeta, assessment: Assessment, *, note_name: str,
+                      subject: str | None = None, created: str | None = None) -> str:
+    """Return the assessment file: questions by category, each followed by its answer in a collapsed callout."""
     title = clean_title(meta.title) or meta.video_id
+    tags = ["study-notes", "assessment"]
+    tag = subject_tag(subject or "")
+    if tag and tag not in tags:
+        tags.append(tag)
     front = {
         "type": ASSESSMENT_TYPE,
         "title": f"{title} - Assessment",
+        "aliases": [f"{title} - Assessment"],
         "video_id": meta.video_id,
-        "note": note_name,
-        "tags": ["study-notes", "assessment"],
+        "note": wikilink(note_name),
+        **({"subject": subject} if subject else {}),
+        "tags": tags,
+        **({"created": _when(created)} if created else {}),
     }
     lines = [f"# Assessment: {title}", "", f"Back to notes: [[{note_name}]]", "",
-             "Answer each question yourself before scrolling down to the model answers.", ""]
-    numbered: list[tuple[int, Any]] = []
+             "Answer each question yourself first, then open its answer to compare.", ""]
     n = 0
     for cat, qs in _grouped(assessment):
         lines += [f"## {ASSESSMENT_CATEGORIES.get(cat, cat.replace('_', ' ').capitalize())}", ""]
         for q in qs:
             n += 1
-            numbered.append((n, q))
-            lines += [f"{n}. {clean_title(q.question)}", ""]
-    lines += ["---", "", f"**{ANSWERS_MARKER}**", "", _SPOILER_SPACE, "", "## Answers", ""]
-    for n, q in numbered:
-        lines += [f"### {n}. {clean_title(q.question)}", "", q.answer.strip(), ""]
-        if q.key_concepts:
-            lines += ["Key concepts: " + ", ".join(clean_title(c) for c in q.key_concepts), ""]
-        ref = _time_ref(meta, q.timestamp)
-        if ref:
-            lines += [f"In the video: {ref}", ""]
+            answer = q.answer.strip().splitlines()
+            if q.key_concepts:
+                answer += ["", "Key concepts: " + ", ".join(clean_title(c) for c in q.key_concepts)]
+            ref = _time_ref(meta, q.timestamp)
+            if ref:
+                answer += ["", f"In the video: {ref}"]
+            lines += [f"{n}. {clean_title(q.question)}", "", *_callout(answer), ""]
     body = "\n".join(lines).rstrip("\n") + "\n"
     return dump_front_matter(front, body)

@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,16 @@ from yt_study_buddy.vault.filenames import clean_title, safe_filename
 from yt_study_buddy.vault.flashcards import sr_comments
 from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
 from yt_study_buddy.notes.categorize import DEFAULT_SUBJECT
-from yt_study_buddy.vault.render import ASSESSMENT_TYPE, NOTE_TYPE, dump_front_matter, render_assessment, render_note, split_front_matter
+from yt_study_buddy.vault.render import (
+    ASSESSMENT_TYPE,
+    NOTE_TYPE,
+    dump_front_matter,
+    link_target,
+    render_assessment,
+    render_note,
+    split_front_matter,
+    wikilink,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import filelock
@@ -201,9 +210,9 @@ class Vault:
         meta = self._read_meta(path)
         if meta.get("type") != NOTE_TYPE or not meta.get("video_id"):
             return None
-        assessment = meta.get("assessment")
+        assessment = link_target(meta.get("assessment"))
         # Untrusted: an assessment path leading out of the vault (absolute, ../) is no assessment.
-        assessment = self.inside(Path(path).parent / str(assessment)) if assessment else None
+        assessment = self.inside(Path(path).parent / f"{assessment}.md") if assessment else None
         return NoteRecord(
             video_id=str(meta["video_id"]),
             title=clean_title(str(meta.get("title") or meta["video_id"])),
@@ -360,7 +369,8 @@ class Vault:
         title = clean_title(meta.title) or video_id
         base = safe_filename(title)
         concepts = _unique_concepts(list(notes.concepts))
-        now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        # Local time without an offset: what Obsidian reads as a Date & time property.
+        now = datetime.now().replace(microsecond=0).isoformat()
         graph = self.graph
         with self.lock():
             folder = self._subject_dir(subject)
@@ -378,7 +388,8 @@ class Vault:
             written: list[Path] = []
             keep_assessment = False
             if assessment is not None:
-                atomic_write_text(assess_path, render_assessment(meta, assessment, note_name=stem))
+                atomic_write_text(assess_path, render_assessment(meta, assessment, note_name=stem,
+                                                                 subject=folder.name, created=created))
                 written.append(assess_path)
             elif old_assess is not None:
                 # A run without assessments keeps the one already paid for, under the new name.
@@ -441,7 +452,7 @@ class Vault:
         if record.assessment is not None and self._move_assessment(record.assessment, new_assess, stem,
                                                                    record.video_id):
             body = body.replace(f"[[{record.assessment.stem}]]", f"[[{new_assess.stem}]]", 1)
-            meta["assessment"] = new_assess.name
+            meta["assessment"] = wikilink(new_assess.stem)
         atomic_write_text(new_note, dump_front_matter(meta, body))
         self._unlink(record.path)
 
@@ -520,8 +531,8 @@ class _VaultLock:
 
 def _retarget_assessment(text: str, note_stem: str) -> str:
     meta, body = split_front_matter(text)
-    old = str(meta.get("note") or "")
+    old = link_target(meta.get("note"))
     if old:
         body = body.replace(f"[[{old}]]", f"[[{note_stem}]]", 1)
-    meta["note"] = note_stem
+    meta["note"] = wikilink(note_stem)
     return dump_front_matter(meta, body)
