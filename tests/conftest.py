@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from tests.fakes.anthropic import fake_anthropic  # noqa: F401  (fixture)
+from tests.fakes.openai_compat import fake_openai  # noqa: F401  (fixture)
 from tests.fakes.youtube import fake_youtube  # noqa: F401  (fixture)
 from tests.guard import loopback
 
@@ -62,6 +63,8 @@ def loopback_violations(_no_traffic_beyond_loopback):
 def _clean_env(monkeypatch, tmp_path):
     """Keep the developer's real keys and .env out of tests."""
     for name in ("ANTHROPIC_API_KEY", "CLAUDE_API_KEY", "ANTHROPIC_BASE_URL",
+                 "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "YT_STUDY_BUDDY_OPENAI_MODEL",
+                 "YT_STUDY_BUDDY_CONTEXT_TOKENS", "YT_STUDY_BUDDY_MODEL",
                  "YT_STUDY_BUDDY_YOUTUBE_URL", "TOR_CONTROL_PASSWORD",
                  "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)

@@ -50,7 +50,7 @@ __all__ = ["YouTubeStudyNotes", "BatchReport", "ENGINES"]
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "claude", "offline")
+ENGINES = ("auto", "claude", "openai", "offline")
 
 
 @dataclass
@@ -86,6 +86,7 @@ class YouTubeStudyNotes:
         delay: float = 1.0,
         engine: str = "auto",
         model: str | None = None,
+        base_url: str | None = None,
         languages: Sequence[str] = ("en",),
         force: bool = False,
         tor: bool = False,
@@ -137,7 +138,8 @@ class YouTubeStudyNotes:
                                               youtube_concurrency=min(3, self.max_workers))
         self.block_retries = block_retries if block_retries is not None else (3 if (tor or proxy) else 1)
         self._engine_choice = engine
-        self._model = model or self.settings.model
+        self._model = model
+        self._base_url = base_url
         self._engine = note_engine
         self._youtube = youtube_client
         self._tor_enabled = tor
@@ -176,7 +178,7 @@ class YouTubeStudyNotes:
 
     @property
     def engine(self) -> NoteEngine:
-        """The note engine (Claude or offline), created on first use."""
+        """The note engine (Claude, an OpenAI-compatible server or offline), created on first use."""
         # Its own lock: building Claude's client imports the SDK (seconds), and
         # the YouTube client (under _init_lock) must not wait for that.
         with self._engine_lock:
@@ -185,18 +187,41 @@ class YouTubeStudyNotes:
             return self._engine
 
     def _engine_name(self) -> str:
-        """The engine a batch will use; raises InputError when it can't work (no key). Cheap."""
+        """The engine a batch will use; raises InputError when it can't work (no key). Cheap.
+
+        Also an error: --base-url without the openai engine, OpenAI's own API without a key.
+        """
         if self._engine is not None:
             return self._engine.name
         choice = self._engine_choice
         if choice == "auto":
-            choice = "claude" if self.settings.has_api_key else "offline"
-            if choice == "offline":
-                self.engine_notice = "No ANTHROPIC_API_KEY set: using the offline engine (no LLM)."
+            # A named model server wins over a key in the environment; a key alone
+            # for OpenAI never switches engines (it may be there for other tools).
+            if self._base_url:
+                choice = "openai"
+            elif self.settings.has_api_key:
+                choice = "claude"
+            elif self.settings.openai_base_url:
+                choice = "openai"
+            else:
+                choice = "offline"
+                self.engine_notice = ("No ANTHROPIC_API_KEY set: using the offline engine (no LLM). "
+                                      "For a local model see --engine openai.")
+        if self._base_url and choice != "openai":
+            raise InputError("--base-url names an OpenAI-compatible server: use it with --engine openai")
         if choice == "claude" and not self.settings.has_api_key:
             raise InputError("--engine claude needs an API key: set ANTHROPIC_API_KEY "
                              "(or put it in a .env file), or use --engine offline")
+        if choice == "openai":
+            from yt_study_buddy.notes.openai_server import config_problem
+
+            problem = config_problem(self._openai_base_url(), self.settings.openai_api_key)
+            if problem:
+                raise InputError(problem)
         return choice
+
+    def _openai_base_url(self) -> str | None:
+        return self._base_url or self.settings.openai_base_url
 
     def _make_engine(self) -> NoteEngine:
         choice = self._engine_name()
@@ -205,7 +230,14 @@ class YouTubeStudyNotes:
 
             return ClaudeEngine(api_key=self.settings.api_key or "",
                                 base_url=self.settings.anthropic_base_url,
-                                model=self._model, limits=self.limits)
+                                model=self._model or self.settings.model, limits=self.limits)
+        if choice == "openai":
+            from yt_study_buddy.notes.openai_compat import OpenAIEngine
+
+            settings = self.settings
+            return OpenAIEngine(model=self._model or settings.openai_model,
+                                base_url=self._openai_base_url(), api_key=settings.openai_api_key,
+                                limits=self.limits, context_tokens=settings.context_tokens)
         from yt_study_buddy.notes.offline import OfflineEngine
 
         return OfflineEngine()
@@ -549,15 +581,23 @@ class YouTubeStudyNotes:
         return self.run(sources, rejected)
 
     def _preflight(self, sources: Sequence[Source]) -> StudyBuddyError | None:
-        """Fail once, up front, on what would fail every video: no key, Tor unreachable."""
+        """Fail once, up front, on what would fail every video: no key, no model server, Tor unreachable."""
         try:
             if sources and self._engine_choice != "offline":
-                self.resolve_engine()
+                name = self.resolve_engine()
+                # A model server may not run or lack the model: ask it once, before any
+                # video, unless nothing is left to generate. (Claude's SDK loads in the
+                # background instead; a bad key shows on its first call.)
+                if name == "openai" and any(self._needs_notes(s) for s in sources):
+                    self.engine.prepare()
             if any(not s.is_local for s in sources):
                 self.prepare_network()
         except StudyBuddyError as exc:
             return exc
         return None
+
+    def _needs_notes(self, source: Source) -> bool:
+        return self.force or self.vault.find_note(source.video_id) is None
 
     def run(self, sources: Sequence[Source], rejected: Sequence[Rejected] = ()) -> BatchReport:
         """Process resolved sources as one batch, then link the vault."""

@@ -32,14 +32,19 @@ __all__ = [
     "check_output_folder",
     "DEFAULT_MODEL",
     "YOUTUBE_URL_ENV",
+    "OPENAI_MODEL_ENV",
+    "CONTEXT_TOKENS_ENV",
 ]
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 YOUTUBE_URL_ENV = "YT_STUDY_BUDDY_YOUTUBE_URL"
+OPENAI_MODEL_ENV = "YT_STUDY_BUDDY_OPENAI_MODEL"
+CONTEXT_TOKENS_ENV = "YT_STUDY_BUDDY_CONTEXT_TOKENS"
 
 _secrets: set[str] = set()
-# Anthropic keys look like sk-ant-...; scrub those even if never registered.
-_KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
+# Anthropic keys look like sk-ant-..., OpenAI keys sk-... or sk-proj-...; scrub
+# those even if never registered.
+_KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{20,}")
 
 
 def register_secret(value: str | None) -> None:
@@ -135,6 +140,11 @@ class Settings:
     tor_control_password: str | None = field(default=None, repr=False)
     #: a TOML/JSON file of model prices over the built-in table (notes/pricing.py)
     prices_file: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    #: The model's context window in tokens when the server does not say (or says too much).
+    context_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if self.youtube_base_url:
@@ -179,6 +189,17 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _context_tokens(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 512 <= int(raw) <= 10_000_000:
+        # Settings are read by every front end before it can show a usage error: say so, go on.
+        logging.getLogger(__name__).warning(
+            "ignoring %s=%r: expected a number of tokens, 512 or more", CONTEXT_TOKENS_ENV, raw[:20])
+        return None
+    return int(raw)
+
+
 def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
     """Read settings from env (default os.environ) over a .env file; InputError for a bad one."""
     environ = dict(os.environ if env is None else env)
@@ -199,7 +220,12 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         youtube_base_url=get(YOUTUBE_URL_ENV),
         tor_control_password=get("TOR_CONTROL_PASSWORD"),
         prices_file=get("YT_STUDY_BUDDY_PRICES"),
+        openai_api_key=get("OPENAI_API_KEY"),
+        openai_base_url=get("OPENAI_BASE_URL"),
+        openai_model=get(OPENAI_MODEL_ENV, "OPENAI_MODEL"),
+        context_tokens=_context_tokens(get(CONTEXT_TOKENS_ENV)),
     )
     register_secret(settings.api_key)
+    register_secret(settings.openai_api_key)
     register_secret(settings.tor_control_password)
     return settings

@@ -23,6 +23,13 @@ error text.
     │   ├── ClaudeRateLimited       429 / 529 after retries                    (retryable)
     │   ├── ClaudeTruncated         answer cut off at max_tokens (an AnswerTruncated too)
     │   └── ClaudeResponseError     other API errors / malformed answers
+    ├── ModelServerError            an OpenAI-compatible server (Ollama, LM Studio, vLLM, OpenAI)
+    │   ├── ModelServerDown         connection refused: stops the batch        (fatal, retryable later)
+    │   ├── ModelNotFound           the server has no such model: stops it     (fatal)
+    │   ├── ModelAuthError          401/403, or out of quota: stops the batch  (fatal, retryable later)
+    │   ├── ModelRateLimited        429 / 503 after retries                    (retryable)
+    │   ├── ModelTruncated          answer cut off at the token limit          (retryable)
+    │   └── ModelResponseError      other API errors / malformed answers
     ├── VaultError                  disk full, permission, path outside vault
     ├── TorError                    control port / SOCKS problems
     ├── Cancelled                   the batch was interrupted                  (retryable)
@@ -50,6 +57,13 @@ __all__ = [
     "ClaudeRateLimited",
     "ClaudeTruncated",
     "ClaudeResponseError",
+    "ModelServerError",
+    "ModelServerDown",
+    "ModelNotFound",
+    "ModelAuthError",
+    "ModelRateLimited",
+    "ModelTruncated",
+    "ModelResponseError",
     "VaultError",
     "TorError",
     "Cancelled",
@@ -184,6 +198,51 @@ class ClaudeTruncated(ClaudeError, AnswerTruncated):
 class ClaudeResponseError(ClaudeError):
     default_reason = "Claude sent an unexpected answer"
     kind = "claude_response"
+
+
+class ModelServerError(StudyBuddyError):
+    default_reason = "the model server request failed"
+    kind = "model_server"
+
+
+class ModelServerDown(ModelServerError):
+    default_reason = "could not connect to the model server: is the server running? (e.g. `ollama serve`)"
+    fatal = True
+    # Stops the batch; the videos can be retried once the server runs.
+    retryable = True
+    kind = "model_server_down"
+
+
+class ModelNotFound(ModelServerError):
+    default_reason = "the model server has no such model (check --model)"
+    fatal = True
+    kind = "model_not_found"
+
+
+class ModelAuthError(ModelServerError):
+    default_reason = "the model server rejected the API key (check OPENAI_API_KEY)"
+    fatal = True
+    retryable = True
+    kind = "model_auth"
+
+
+class ModelRateLimited(ModelServerError):
+    default_reason = "the model server's rate limit or overload persisted after retries"
+    retryable = True
+    kind = "model_rate_limited"
+    #: Seconds the server asked every caller to wait, when it said.
+    retry_after: float | None = None
+
+
+class ModelTruncated(ModelServerError):
+    default_reason = "the model's answer was cut off before it was complete"
+    retryable = True
+    kind = "model_truncated"
+
+
+class ModelResponseError(ModelServerError):
+    default_reason = "the model server sent an unexpected answer"
+    kind = "model_response"
 
 
 class VaultError(StudyBuddyError):

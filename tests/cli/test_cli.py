@@ -26,13 +26,13 @@ def test_help_is_fast_and_lists_flags():
     assert proc.returncode == 0
     for flag in ("--parallel", "--workers", "--delay", "--file", "--output", "--lang", "--engine",
                  "--subject", "--subject-only", "--no-assessments", "--no-auto-categorize",
-                 "--force", "--retry-failed", "--tor", "--proxy"):
+                 "--force", "--retry-failed", "--tor", "--proxy", "--base-url", "--model"):
         assert flag in proc.stdout
     # Heavy libraries load lazily; a whole interpreter start stays well under a second.
     assert elapsed < 3.0, elapsed
     probe = subprocess.run(
         [sys.executable, "-c", "import sys, yt_study_buddy.cli.command; "
-         "print(sorted(m for m in ('anthropic','yt_dlp','youtube_transcript_api','streamlit','requests') if m in sys.modules))"],
+         "print(sorted(m for m in ('anthropic','openai','yt_dlp','youtube_transcript_api','streamlit','requests') if m in sys.modules))"],
         capture_output=True, text=True, timeout=60, env=guarded_env())
     assert probe.stdout.strip() == "[]"
 

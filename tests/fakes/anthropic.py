@@ -20,8 +20,6 @@ import argparse
 import collections
 import hashlib
 import json
-import math
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,27 +28,16 @@ from typing import Any, Iterator
 import pytest
 
 from tests.fakes.http import LoopbackServer
+from tests.fakes.lecture import TRANSCRIPT as _TRANSCRIPT
+from tests.fakes.lecture import Lecture as _Lecture
+from tests.fakes.lecture import from_schema as _from_schema
+from tests.fakes.lecture import existing_subjects
+from tests.fakes.lecture import tokens as _tokens
 
 __all__ = ["FakeAnthropic", "ScriptedResponse", "error_body", "fake_anthropic", "main",
            "DEFAULT_KEY"]
 
 DEFAULT_KEY = "sk-ant-fake-test-key-0123456789"
-
-# A transcript line, or a timestamped bullet of the part notes a long lecture's overview reads.
-_LINE = re.compile(r"^(?:[-*]\s+)?\[(\d{1,2}:\d{2}(?::\d{2})?)\]\s*(.*)$")
-_TRANSCRIPT = re.compile(r'<(transcript|lecture_notes) video_id="([^"]*)">(.*?)</\1>', re.DOTALL)
-_WORD = re.compile(r"[A-Za-z][A-Za-z\-']+")
-_STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before
-being below between both but by can could did do does doing down during each even every few
-for from further get gets got had has have having he her here hers him his how however i if
-in into is it its itself just know let like look lot make makes many may me might more most
-much must my no nor not now of off often on once one only or other our out over own put
-really right same say says see she should so some something such take than that the their
-them then there these they thing things think this those through to today too two under
-until up us very want was way we well were what when where which while who why will with
-would you your going gonna okay yeah actually basically called call first next second
-""".split())
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
                 403: "permission_error", 404: "not_found_error", 413: "request_too_large",
@@ -76,17 +63,6 @@ class ScriptedResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _tokens(text: str) -> int:
-    return max(1, math.ceil(len(text) / 4)) if text else 0
-
-
-def _seconds(stamp: str) -> int:
-    total = 0
-    for part in stamp.split(":"):
-        total = total * 60 + int(part)
-    return total
-
-
 def _texts(content: Any) -> list[str]:
     if isinstance(content, str):
         return [content]
@@ -95,157 +71,6 @@ def _texts(content: Any) -> list[str]:
         if isinstance(block, dict) and block.get("type") == "text":
             out.append(str(block.get("text", "")))
     return out
-
-
-class _Lecture:
-    """What the fake 'understands' of the transcript in a request."""
-
-    def __init__(self, video_id: str, body: str):
-        self.video_id = video_id
-        self.lines: list[tuple[int, str, str]] = []
-        for raw in body.splitlines():
-            m = _LINE.match(raw.strip())
-            if m:
-                self.lines.append((_seconds(m.group(1)), m.group(1), m.group(2).strip()))
-        self.concepts = self._concepts()
-
-    def _concepts(self, limit: int = 8) -> list[str]:
-        words_per_line = [[w.lower() for w in _WORD.findall(text)] for _, _, text in self.lines]
-        unigrams: collections.Counter[str] = collections.Counter()
-        bigrams: collections.Counter[str] = collections.Counter()
-        for words in words_per_line:
-            keep = [w for w in words if w not in _STOPWORDS and len(w) > 3]
-            unigrams.update(keep)
-            for a, b in zip(words, words[1:]):
-                if a not in _STOPWORDS and b not in _STOPWORDS and len(a) > 2 and len(b) > 2:
-                    bigrams[f"{a} {b}"] += 1
-        chosen = [p for p, n in sorted(bigrams.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 2]
-        chosen = chosen[: limit // 2]
-        covered = {w for p in chosen for w in p.split()}
-        for word, _n in sorted(unigrams.items(), key=lambda kv: (-kv[1], kv[0])):
-            if len(chosen) >= limit:
-                break
-            if word not in covered:
-                chosen.append(word)
-        return chosen or ["lecture"]
-
-    def stamp(self, seconds: int, label: str, link: bool) -> str:
-        if not link:
-            return f"[{label}]"
-        return f"[{label}](https://youtu.be/{self.video_id}?t={seconds})"
-
-    def line_with(self, concept: str) -> tuple[int, str, str] | None:
-        for line in self.lines:
-            if concept.lower() in line[2].lower():
-                return line
-        return None
-
-    def notes(self, link: bool) -> str:
-        c = self.concepts
-        first = self.lines[0][2] if self.lines else ""
-        out = ["## Overview", "",
-               f"This lecture covers {', '.join(c[:3])}. It opens with: \"{first}\"", "",
-               "## Core concepts", ""]
-        for concept in c:
-            hit = self.line_with(concept)
-            said = hit[2] if hit else "discussed throughout"
-            out.append(f"- **{concept.title()}**: {said}")
-        out += ["", "## Key points", ""]
-        step = max(1, len(self.lines) // 10)
-        for seconds, label, text in self.lines[::step][:12]:
-            out.append(f"- {self.stamp(seconds, label, link)} {text}")
-        out += ["", "## Definitions", ""]
-        for concept in c[:4]:
-            out.append(f"- **{concept.title()}**: a central idea of this lecture.")
-        out += ["", "## Examples", ""]
-        examples = [ln for ln in self.lines if re.search(r"\b(example|instance|imagine)\b", ln[2], re.I)]
-        for seconds, label, text in (examples or self.lines[:2])[:4]:
-            out.append(f"- {self.stamp(seconds, label, link)} {text}")
-        out += ["", "## Questions for further study", ""]
-        for a, b in zip(c, c[1:4]):
-            out.append(f"- How does {a} relate to {b}?")
-        return "\n".join(out) + "\n"
-
-    def part_notes(self, link: bool) -> str:
-        """What a model writes for one part of a long lecture: a summary and ### sections."""
-        full = self.notes(link)
-        summary = full.split("## Core concepts")[0].replace("## Overview", "").strip()
-        body = full.split("## Key points", 1)[1].split("## Questions for further study")[0]
-        return summary.replace("This lecture", "This part", 1) + "\n\n### Key points" \
-            + body.replace("\n## ", "\n### ")
-
-    def overview_notes(self, link: bool) -> str:
-        """What a model writes across a long lecture's parts: the sections that speak for the whole."""
-        full = self.notes(link)
-        head = full.split("## Key points")[0]
-        return head + "## Questions for further study" + full.split("## Questions for further study", 1)[1]
-
-    def study_data(self, existing: list[str]) -> dict[str, Any]:
-        words = {w for p in self.concepts for w in p.split()}
-        subject = None
-        for name in existing:
-            if {w.lower() for w in _WORD.findall(name)} & words:
-                subject = name
-                break
-        return {
-            "concepts": list(self.concepts),
-            "summary": f"The lecture explains {', '.join(self.concepts[:3])} "
-                       f"over {len(self.lines)} transcript lines.",
-            "subject": subject or self.concepts[0].title(),
-            "flashcards": self.flashcards(),
-        }
-
-    def flashcards(self) -> list[dict[str, Any]]:
-        """A card per concept the transcript says something about, with a cloze of that line."""
-        cards = []
-        for concept in self.concepts:
-            hit = self.line_with(concept)
-            if hit is None:
-                continue
-            seconds, _, text = hit
-            card: dict[str, Any] = {"front": f"What does the lecture say about {concept}?",
-                                    "back": text, "timestamp_seconds": seconds}
-            marked = re.sub(re.escape(concept), lambda m: f"=={m.group(0)}==", text, count=1, flags=re.I)
-            if marked != text:
-                card["cloze"] = marked
-            cards.append(card)
-        return cards
-
-    def assessment(self) -> dict[str, Any]:
-        from yt_study_buddy.models import ASSESSMENT_CATEGORIES
-
-        questions = []
-        c = self.concepts
-        for i, category in enumerate(ASSESSMENT_CATEGORIES):
-            for j in range(2):
-                concept = c[(2 * i + j) % len(c)]
-                hit = self.line_with(concept)
-                item: dict[str, Any] = {
-                    "category": category,
-                    "question": f"[{category}] What does the lecture say about {concept}?",
-                    "answer": f"It says: {(hit[2] if hit else concept).rstrip('.')}.",
-                    "key_concepts": [concept],
-                }
-                if hit:
-                    item["timestamp_seconds"] = hit[0]
-                questions.append(item)
-        return {"questions": questions}
-
-
-def _from_schema(schema: dict[str, Any]) -> Any:
-    """Produce a value that satisfies a simple JSON schema."""
-    kind = schema.get("type")
-    if "enum" in schema:
-        return schema["enum"][0]
-    if kind == "object":
-        return {k: _from_schema(v) for k, v in schema.get("properties", {}).items()}
-    if kind == "array":
-        return [_from_schema(schema.get("items", {"type": "string"}))]
-    if kind in ("number", "integer"):
-        return 1
-    if kind == "boolean":
-        return True
-    return "fake"
 
 
 class FakeAnthropic:
@@ -430,9 +255,7 @@ class FakeAnthropic:
             link = "https://youtu.be/" in all_text
             request = " ".join(_texts(messages[0].get("content"))) if messages else ""
             # Follow the long-lecture requests' shape, as a model would (see notes/part_prompts.py).
-            full = (lecture.part_notes(link) if "one part of a long lecture" in request
-                    else lecture.overview_notes(link) if "opening and closing sections" in request
-                    else lecture.notes(link))
+            full = lecture.notes_for(request, link)
             prior = "".join(t for m in messages if m.get("role") == "assistant"
                             for t in _texts(m.get("content")))
             remaining = full[len(prior):] if prior and full.startswith(prior) else full
@@ -452,11 +275,7 @@ class FakeAnthropic:
                     all_text: str) -> dict[str, Any]:
         if name == "record_study_data":
             last = _texts((body.get("messages") or [{}])[-1].get("content"))
-            existing: list[str] = []
-            if last and "Existing subjects" in last[0]:
-                block = last[0].split("Existing subjects", 1)[1]
-                existing = [ln[2:].strip() for ln in block.splitlines() if ln.startswith("- ")]
-            return lecture.study_data(existing)
+            return lecture.study_data(existing_subjects(last[0]) if last else [])
         if name == "record_assessment":
             return lecture.assessment()
         for tool in body.get("tools") or []:

@@ -42,6 +42,8 @@ examples:
   youtube-study-buddy --retry-failed                            redo failed, retryable jobs
   youtube-study-buddy -o notes --anki flashcards.apkg           export the vault's flashcards to Anki
   youtube-study-buddy --doctor                                  check this machine when runs fail
+  youtube-study-buddy --engine openai --base-url http://localhost:11434/v1 --model llama3.2 URL
+                                                                a local model through Ollama
 
 inputs: watch?v=, youtu.be/, shorts/, live/, embed/, /v/ links (www, m., music.),
   bare 11-character ids, playlist links, and .vtt/.srt/.txt caption files.
@@ -52,8 +54,9 @@ performance (measured by scripts/bench_parallel.py on a 2-core machine: 12 video
   More workers risk YouTube rate limits; 3-5 is a good balance.
 
 environment: ANTHROPIC_API_KEY (or CLAUDE_API_KEY), ANTHROPIC_BASE_URL,
-  YT_STUDY_BUDDY_MODEL, YT_STUDY_BUDDY_YOUTUBE_URL, TOR_CONTROL_PASSWORD; a .env
-  file in the working directory is read too.
+  YT_STUDY_BUDDY_MODEL, OPENAI_BASE_URL, OPENAI_API_KEY, YT_STUDY_BUDDY_OPENAI_MODEL,
+  YT_STUDY_BUDDY_CONTEXT_TOKENS, YT_STUDY_BUDDY_YOUTUBE_URL, TOR_CONTROL_PASSWORD;
+  a .env file in the working directory is read too.
 
 exit codes: 0 all done, 1 some video failed or interrupted, 2 usage error.
 For the web app: streamlit run streamlit_app.py
@@ -104,9 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "sleep between its requests (default: 1.0; 0 = off)")
     g.add_argument("--lang", type=_languages, default=["en"], metavar="CODES",
                    help="caption language preference, comma-separated (default: en)")
-    g.add_argument("--engine", choices=["auto", "claude", "offline"], default="auto",
-                   help="note engine: claude, offline (no LLM), or auto = claude when a key is set")
-    g.add_argument("--model", metavar="NAME", help="Claude model (default: $YT_STUDY_BUDDY_MODEL or a current Sonnet)")
+    g.add_argument("--engine", choices=["auto", "claude", "openai", "offline"], default="auto",
+                   help="note engine: claude, openai (any OpenAI-compatible server: Ollama, LM Studio, "
+                        "vLLM, llama.cpp, OpenAI), offline (no LLM), or auto = claude when a key is set, "
+                        "else openai when --base-url or $OPENAI_BASE_URL is set, else offline")
+    g.add_argument("--model", metavar="NAME",
+                   help="model name (claude: $YT_STUDY_BUDDY_MODEL or a current Sonnet; openai: "
+                        "$YT_STUDY_BUDDY_OPENAI_MODEL, else the server's only model)")
+    g.add_argument("--base-url", metavar="URL",
+                   help="OpenAI-compatible server for --engine openai, e.g. http://localhost:11434/v1 "
+                        "for Ollama (default: $OPENAI_BASE_URL, else OpenAI's API)")
     g.add_argument("--force", action="store_true", help="re-process videos that already have notes")
     g.add_argument("--retry-failed", action="store_true", help="re-process failed, retryable jobs from the job log")
     g = p.add_argument_group("notes")
@@ -200,8 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             subject=args.subject, global_context=not args.subject_only, base_dir=args.output,
             generate_assessments=not args.no_assessments, auto_categorize=not args.no_auto_categorize,
             parallel=args.parallel, max_workers=args.workers, delay=args.delay, engine=args.engine,
-            model=args.model, languages=args.lang, force=args.force, tor=args.tor,
-            tor_config=tor_config, proxy=args.proxy, cookies=args.cookies,
+            model=args.model, base_url=args.base_url, languages=args.lang, force=args.force,
+            tor=args.tor, tor_config=tor_config, proxy=args.proxy, cookies=args.cookies,
         )
         if args.retry_failed:
             from yt_study_buddy.sources.inputs import Entry
@@ -241,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from yt_study_buddy.vault.preflight import prepare_vault
 
             prepare_vault(app.vault, allow_nested=args.force)  # a usage error before any start-up line
-            engine = app.resolve_engine() if args.engine != "offline" else "offline"
+            engine = app.resolve_engine()
             if app.engine_notice:
                 print(app.engine_notice, file=out)
             mode = f"parallel, {app.max_workers} workers" if args.parallel else "sequential"

@@ -189,6 +189,9 @@ class ClaudeEngine(LLMPartCalls):
 
     # -- public API ---------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Nothing to ask up front: a bad key or model shows on the first call and stops the batch."""
+
     def generate_notes(self, meta: VideoMeta, transcript: Transcript,
                        existing_subjects: Sequence[str] = (), *, draft: str | None = None,
                        on_draft: Callable[[str, dict[str, int]], None] | None = None) -> NotesResult:

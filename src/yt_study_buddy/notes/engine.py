@@ -22,6 +22,10 @@ class NoteEngine(Protocol):
     #: The model id, or None when no model is involved.
     model: str | None
 
+    def prepare(self) -> None:
+        """Check the service once before a batch (reachable, model known); a no-op where nothing can fail."""
+        ...
+
     def generate_notes(self, meta: VideoMeta, transcript: Transcript,
                        existing_subjects: Sequence[str] = (), *, draft: str | None = None,
                        on_draft: DraftCallback | None = None) -> NotesResult:

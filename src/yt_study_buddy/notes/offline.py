@@ -112,6 +112,9 @@ class OfflineEngine(OfflinePartCalls):
     def close(self) -> None:
         """Nothing to release: the offline engine holds no connections."""
 
+    def prepare(self) -> None:
+        """Nothing to check: the offline engine needs no service."""
+
     def generate_notes(self, meta: VideoMeta, transcript: Transcript,
                        existing_subjects: Sequence[str] = (), *, draft: str | None = None,
                        on_draft: DraftCallback | None = None) -> NotesResult:

@@ -1,4 +1,4 @@
-"""Stage notes: prompt text and tool schemas for the Claude engine.
+"""Stage notes: prompt text and tool schemas for every LLM engine (Claude, OpenAI-compatible).
 
 Kept apart from ``claude.py`` so the wording can be read and reviewed on its
 own. Nothing here imports the anthropic SDK.
@@ -14,6 +14,7 @@ blocks but not cached tools and system blocks.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 from yt_study_buddy.models import ASSESSMENT_CATEGORIES, Transcript, VideoMeta, format_timestamp, youtube_link
@@ -30,6 +31,8 @@ __all__ = [
     "study_data_request",
     "flashcard_request",
     "assessment_request",
+    "json_reply_instructions",
+    "json_retry_request",
     "neutralise_tags",
     "link_rule",
 ]
@@ -280,3 +283,17 @@ The learner's notes (data, like the transcript):
 <notes>
 {neutralise_tags(notes_markdown)}
 </notes>"""
+
+
+def json_reply_instructions(tool: str) -> str:
+    """Ask for the tool's arguments as a bare JSON object (for servers answered without tool calls)."""
+    schema = next(spec["input_schema"] for spec in TOOLS if spec["name"] == tool)
+    return (f"Answer as if calling {tool}: reply with only the JSON object of its arguments, "
+            f"with no text before or after it and no code fence. The object must match this "
+            f"JSON schema:\n{json.dumps(schema, indent=1)}")
+
+
+def json_retry_request(problem: str) -> str:
+    """Ask again after an answer that was not valid JSON for the schema."""
+    return (f"That answer could not be used: {problem}. Reply again with only the complete "
+            f"JSON object, matching the schema exactly.")

@@ -44,6 +44,7 @@ DEFAULT_OUTPUT = "./notes"
 RUNNER_KEY = "batch_runner"
 _POLL_SECONDS = 0.5
 _ALL_SUBJECTS = "All subjects"
+OLLAMA_URL = "http://localhost:11434/v1"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class Options:
     engine: str
     model: str | None
     output: Path
+    #: The OpenAI-compatible server for engine 'openai' (None: OPENAI_BASE_URL or OpenAI's API).
+    base_url: str | None = None
 
 
 def sidebar(settings: Settings) -> Options:
@@ -75,12 +78,25 @@ def sidebar(settings: Settings) -> Options:
     auto_categorize = bar.checkbox("Auto-categorize by subject", value=True, key="auto_categorize",
                                    disabled=bool(subject.strip()))
     engine = bar.selectbox("Engine", ENGINES, index=0, key="engine",
-                           help="auto: Claude when an API key is set, otherwise the offline engine.")
-    model = bar.text_input("Claude model", value=settings.model, key="model",
-                           disabled=engine == "offline")
+                           help="auto: Claude when an API key is set, else an OpenAI-compatible server "
+                                "when OPENAI_BASE_URL is set, otherwise the offline engine. openai: "
+                                "Ollama, LM Studio, vLLM, llama.cpp or OpenAI itself.")
+    base_url = None
+    if engine == "openai":
+        base_url = bar.text_input("Server URL", value=settings.openai_base_url or OLLAMA_URL,
+                                  key="base_url", help="OpenAI-compatible API, e.g. Ollama's "
+                                  f"{OLLAMA_URL}; empty: OpenAI's API (needs OPENAI_API_KEY).")
+        model = bar.text_input("Model", value=settings.openai_model or "", key="openai_model",
+                               placeholder="blank: the server's only model",
+                               help="As the server names it, e.g. llama3.2 for Ollama.")
+    else:
+        model = bar.text_input("Claude model", value=settings.model, key="model",
+                               disabled=engine == "offline")
     output = bar.text_input("Output folder", value=DEFAULT_OUTPUT, key="output",
                             help="The Obsidian vault the notes are written to.")
-    if settings.has_api_key:
+    if engine == "openai":
+        bar.info("Notes come from the model server; a local server needs no API key.")
+    elif settings.has_api_key:
         bar.success("Claude API key: configured")
     elif engine == "claude":
         bar.error("No Claude API key: set ANTHROPIC_API_KEY (or put it in a .env file).")
@@ -90,6 +106,7 @@ def sidebar(settings: Settings) -> Options:
                    subject=subject.strip() or None, assessments=assessments,
                    auto_categorize=auto_categorize, engine=engine,
                    model=(model or "").strip() or None,
+                   base_url=(base_url or "").strip() or None,
                    output=Path((output or "").strip() or DEFAULT_OUTPUT).expanduser())
 
 
@@ -128,7 +145,7 @@ def make_app(options: Options, channel: Channel | None = None) -> YouTubeStudyNo
         subject=options.subject, base_dir=options.output,
         generate_assessments=options.assessments, auto_categorize=options.auto_categorize,
         parallel=options.parallel, max_workers=options.workers,
-        engine=options.engine, model=options.model,
+        engine=options.engine, model=options.model, base_url=options.base_url,
         progress_callback=channel.progress if channel else None,
         result_callback=channel.result if channel else None,
         event_sink=channel.event if channel else None,
