@@ -270,7 +270,7 @@ def test_sidebar_defaults():
     assert side.checkbox(key="assessments").value is True
     assert side.checkbox(key="auto_categorize").value is True
     assert side.selectbox(key="engine").value == "auto"
-    assert list(side.selectbox(key="engine").options) == ["auto", "claude", "offline"]
+    assert list(side.selectbox(key="engine").options) == ["auto", "claude", "openai", "offline"]
     assert side.text_input(key="output").value == "./notes"
     assert side.text_input(key="model").value
     assert any("No Claude API key" in i.value for i in side.info)
@@ -278,6 +278,23 @@ def test_sidebar_defaults():
     # Turning parallel off greys out the worker count.
     at.sidebar.checkbox(key="parallel").uncheck().run()
     assert at.sidebar.slider(key="workers").disabled
+
+
+def test_engine_openai_asks_for_the_server_and_model_and_writes_notes_with_them(tmp_path, fake_openai):
+    at = start_app()
+    at.sidebar.selectbox(key="engine").select("openai").run()
+    assert at.sidebar.text_input(key="base_url").value == "http://localhost:11434/v1"
+    assert not [t for t in at.sidebar.text_input if t.key == "model"]  # no "Claude model" box
+    at.sidebar.text_input(key="base_url").input(fake_openai.base_url)
+    at.sidebar.text_input(key="openai_model").input("llama3.2").run()
+    lecture = example_files()[0]
+    at.file_uploader(key="caption_files").set_value([(lecture.name, lecture.read_bytes(), "text/plain")])
+    finish(at.button(key="process").click().run())
+    notes = [p for p in (tmp_path / "notes").rglob("*.md") if not p.name.endswith(" - Assessment.md")]
+    assert len(notes) == 1, [t.value for t in at.text]
+    text = notes[0].read_text(encoding="utf-8")
+    assert "engine: openai" in text and "model: llama3.2" in text
+    assert fake_openai.requests, "the notes came from the model server"
 
 
 def test_process_uploaded_example_captions_offline_then_library_and_logs(tmp_path):
