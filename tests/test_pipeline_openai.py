@@ -51,7 +51,7 @@ def test_local_lectures_become_notes_naming_engine_and_model(tmp_path, fake_open
     for result in report.results:
         meta, body = split_front_matter(Path(result.filepath).read_text(encoding="utf-8"))
         assert (meta["engine"], meta["model"]) == ("openai", "llama3.2")
-        assert "## Core concepts" in body
+        assert "## Core concepts" in body and "## Flashcards" in body
         assert any(Path(f).name.endswith("Assessment.md") for f in result.files)
     log = [json.loads(line) for line in
            (tmp_path / "notes" / ".study-buddy" / "jobs.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -26,7 +26,9 @@ from yt_study_buddy.notes.openai_compat import OpenAIEngine, openai_errors
 from yt_study_buddy.notes.openai_server import DEFAULT_CONTEXT_TOKENS
 from yt_study_buddy.notes.structured import tool_schema
 
-GOOD_STUDY = '{"concepts": ["gradient descent", "learning rate"], "summary": "It explains descent.", "subject": "ML"}'
+CARD = '{"front": "What does gradient descent minimise?", "back": "A loss function, one step at a time.", "timestamp_seconds": 37}'
+GOOD_STUDY = ('{"concepts": ["gradient descent", "learning rate"], "summary": "It explains descent.", '
+              f'"subject": "ML", "flashcards": [{CARD}]}}')
 
 
 def engine_for(fake: FakeOpenAICompat, **kwargs) -> OpenAIEngine:
@@ -59,6 +61,8 @@ def test_notes_streamed_with_sections_links_and_the_model_named(fake_openai):
     assert (result.engine, result.model) == ("openai", "llama3.2")
     assert "gradient descent" in result.concepts and result.summary
     assert result.subject == "machine learning"  # the vault's spelling of a reused subject
+    assert result.flashcards and all(c.front and c.back for c in result.flashcards)
+    assert any(c.cloze and "==" in c.cloze for c in result.flashcards)
     notes_call = fake_openai.requests[0]
     assert notes_call["stream"] is True and notes_call["stream_options"] == {"include_usage": True}
     assert notes_call["messages"][0]["role"] == "system"
@@ -133,7 +137,7 @@ def test_ollama_model_without_tool_support_is_never_sent_tools():
 @pytest.mark.parametrize("answer", [
     f"```json\n{GOOD_STUDY[:-1]},\n}}\n```",  # code fence and a trailing comma
     f"Sure! Here is the JSON you asked for:\n{GOOD_STUDY}",
-    "{'concepts': ['gradient descent'], 'summary': 'Descent.', 'subject': 'ML',}",
+    "{'concepts': ['gradient descent'], 'summary': 'Descent.', 'subject': 'ML', 'flashcards': [],}",
 ])
 def test_almost_json_is_repaired_without_asking_again(fake_openai, answer):
     fake_openai.answer_next(answer)
@@ -143,11 +147,12 @@ def test_almost_json_is_repaired_without_asking_again(fake_openai, answer):
 
 
 def test_a_malformed_answer_is_asked_for_once_more_with_the_problem(fake_openai):
-    fake_openai.answer_next('{"concepts": "gradient descent", "summary": "x", "subject": "ML"}')
+    fake_openai.answer_next('{"concepts": "gradient descent", "summary": "x", "subject": "ML", "flashcards": []}')
     result = engine_for(fake_openai).generate_notes(META, make_transcript())
     first, second = structured_requests(fake_openai)
     assert second["messages"][2] == {"role": "assistant", "content": first and
-                                     '{"concepts": "gradient descent", "summary": "x", "subject": "ML"}'}
+                                     '{"concepts": "gradient descent", "summary": "x", "subject": "ML", '
+                                     '"flashcards": []}'}
     assert "at concepts" in second["messages"][3]["content"]
     assert result.concepts  # the second (computed) answer was good
 

@@ -47,6 +47,7 @@ from yt_study_buddy.errors import (
 from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
 from yt_study_buddy.notes import answers, prompts
 from yt_study_buddy.notes.calls import LimitedCalls, retry_after_seconds
+from yt_study_buddy.notes.cards import card_range
 from yt_study_buddy.notes.openai_server import (
     ServerInfo,
     is_local_server,
@@ -307,7 +308,7 @@ class OpenAIEngine:
     def generate_notes(self, meta: VideoMeta, transcript: Transcript,
                        existing_subjects: Sequence[str] = (), *, draft: str | None = None,
                        on_draft: Callable[[str, dict[str, int]], None] | None = None) -> NotesResult:
-        """Write study notes and the structured study data for one video."""
+        """Write study notes and the structured study data (concepts, summary, subject, flashcards)."""
         if not transcript.segments:
             raise ModelResponseError("the transcript is empty; there is nothing to take notes on")
         system = self._system(meta, transcript)
@@ -318,11 +319,13 @@ class OpenAIEngine:
             markdown = self._stream_notes(system, meta, usage)
             if on_draft is not None:
                 on_draft(markdown, dict(usage))
+        request = prompts.study_data_request(existing_subjects, card_range(transcript.duration))
         study = self._structured(
-            system, prompts.study_data_request(existing_subjects), prompts.STUDY_TOOL, usage,
+            system, request, prompts.STUDY_TOOL, usage,
             lambda data: answers.study_data(data, existing_subjects, who=_WHO, error=ModelResponseError))
         return NotesResult(markdown=markdown, concepts=study.concepts, summary=study.summary,
-                           subject=study.subject, engine=self.name, model=self.model, usage=usage)
+                           subject=study.subject, engine=self.name, model=self.model, usage=usage,
+                           flashcards=study.flashcards)
 
     def generate_assessment(self, meta: VideoMeta, transcript: Transcript,
                             notes: NotesResult) -> Assessment:
