@@ -187,60 +187,20 @@ class YouTubeStudyNotes:
             return self._engine
 
     def _engine_name(self) -> str:
-        """The engine a batch will use; raises InputError when it can't work (no key). Cheap.
-
-        Also an error: --base-url without the openai engine, OpenAI's own API without a key.
-        """
+        """The engine a batch will use; raises InputError when it can't work (no key). Cheap."""
         if self._engine is not None:
             return self._engine.name
-        choice = self._engine_choice
-        if choice == "auto":
-            # A named model server wins over a key in the environment; a key alone
-            # for OpenAI never switches engines (it may be there for other tools).
-            if self._base_url:
-                choice = "openai"
-            elif self.settings.has_api_key:
-                choice = "claude"
-            elif self.settings.openai_base_url:
-                choice = "openai"
-            else:
-                choice = "offline"
-                self.engine_notice = ("No ANTHROPIC_API_KEY set: using the offline engine (no LLM). "
-                                      "For a local model see --engine openai.")
-        if self._base_url and choice != "openai":
-            raise InputError("--base-url names an OpenAI-compatible server: use it with --engine openai")
-        if choice == "claude" and not self.settings.has_api_key:
-            raise InputError("--engine claude needs an API key: set ANTHROPIC_API_KEY "
-                             "(or put it in a .env file), or use --engine offline")
-        if choice == "openai":
-            from yt_study_buddy.notes.openai_server import config_problem
+        from yt_study_buddy.notes.choice import choose_engine
 
-            problem = config_problem(self._openai_base_url(), self.settings.openai_api_key)
-            if problem:
-                raise InputError(problem)
-        return choice
-
-    def _openai_base_url(self) -> str | None:
-        return self._base_url or self.settings.openai_base_url
+        choice = choose_engine(self._engine_choice, self.settings, self._base_url)
+        self.engine_notice = choice.notice or self.engine_notice
+        return choice.name
 
     def _make_engine(self) -> NoteEngine:
-        choice = self._engine_name()
-        if choice == "claude":
-            from yt_study_buddy.notes.claude import ClaudeEngine
+        from yt_study_buddy.notes.choice import build_engine
 
-            return ClaudeEngine(api_key=self.settings.api_key or "",
-                                base_url=self.settings.anthropic_base_url,
-                                model=self._model or self.settings.model, limits=self.limits)
-        if choice == "openai":
-            from yt_study_buddy.notes.openai_compat import OpenAIEngine
-
-            settings = self.settings
-            return OpenAIEngine(model=self._model or settings.openai_model,
-                                base_url=self._openai_base_url(), api_key=settings.openai_api_key,
-                                limits=self.limits, context_tokens=settings.context_tokens)
-        from yt_study_buddy.notes.offline import OfflineEngine
-
-        return OfflineEngine()
+        return build_engine(self._engine_name(), self.settings, self.limits, model=self._model,
+                            base_url=self._base_url)
 
     def resolve_engine(self) -> str:
         """Check the engine choice can work and return its name, without loading any LLM SDK.
