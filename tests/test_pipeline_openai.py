@@ -98,7 +98,7 @@ def test_unknown_model_stops_the_batch_listing_the_models(tmp_path, fake_openai)
 
 
 def test_shared_backoff_holds_every_worker_on_429(tmp_path):
-    fake = FakeOpenAICompat(max_concurrent=1, retry_after=0.1).start()
+    fake = FakeOpenAICompat(max_concurrent=1, retry_after=0.1, latency=0.3).start()
     try:
         files = [lecture_file(tmp_path, f"l{i}", ["gradient", "descent", "loss", "rate"]) for i in range(3)]
         limits = ServiceLimits(youtube_delay=0, claude_concurrency=3)

@@ -234,7 +234,7 @@ class ModelRateLimited(ModelServerError):
     retry_after: float | None = None
 
 
-class ModelTruncated(ModelServerError):
+class ModelTruncated(ModelServerError, AnswerTruncated):
     default_reason = "the model's answer was cut off before it was complete"
     retryable = True
     kind = "model_truncated"

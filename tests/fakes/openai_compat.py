@@ -261,7 +261,7 @@ class FakeOpenAICompat:
         messages = body.get("messages") or []
         all_text = "\n".join(str(m.get("content") or "") for m in messages)
         found = TRANSCRIPT.search(all_text)
-        lecture = Lecture(found.group(1), found.group(2)) if found else Lecture("unknown", "")
+        lecture = Lecture(found.group(2), found.group(3)) if found else Lecture("unknown", "")
         limit = int(body.get("max_tokens") or body.get("max_completion_tokens") or 1024)
         tool = self._tool_asked(body)
         with self._lock:
@@ -285,7 +285,8 @@ class FakeOpenAICompat:
                 message["content"] = data
             out = tokens(data)
         else:
-            full = lecture.notes(link="https://youtu.be/" in all_text)
+            request = next((str(m.get("content") or "") for m in messages if m.get("role") == "user"), "")
+            full = lecture.notes_for(request, link="https://youtu.be/" in all_text)
             prior = "".join(str(m.get("content") or "") for m in messages if m.get("role") == "assistant")
             text = full[len(prior):] if prior and full.startswith(prior) else full
             if truncate:

@@ -48,6 +48,8 @@ from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
 from yt_study_buddy.notes import answers, prompts
 from yt_study_buddy.notes.calls import LimitedCalls, retry_after_seconds
 from yt_study_buddy.notes.cards import card_range
+from yt_study_buddy.notes.llm_parts import LLMPartCalls, assessment_input
+from yt_study_buddy.notes.parts import ContextBudget, estimate_tokens
 from yt_study_buddy.notes.openai_server import (
     ServerInfo,
     is_local_server,
@@ -72,8 +74,6 @@ MODES = ("json_schema", "tools", "json_object", "prompt")
 MAX_CONTINUATIONS = 3
 #: Below this many tokens left for the answer, a prompt is too long for the context.
 MIN_OUTPUT_TOKENS = 1024
-#: Characters per token when estimating a prompt's size: English runs ~4, timestamps fewer.
-CHARS_PER_TOKEN = 3.0
 _MAX_LISTED = 20
 # Local servers ignore the key, but the SDK insists on one.
 _NO_KEY = "no-key-needed"
@@ -229,12 +229,17 @@ def _add_usage(total: dict[str, int], usage: Any) -> None:
             total[key] = total.get(key, 0) + value
 
 
-def _estimate_tokens(messages: list[dict[str, Any]], extra: int = 0) -> int:
-    chars = sum(len(str(m.get("content") or "")) for m in messages) + extra
-    return math.ceil(chars / CHARS_PER_TOKEN) + 8 * len(messages)
+def _system_message(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shared prompt's system blocks as one system message (no cache markers: servers cache prefixes)."""
+    return {"role": "system", "content": "\n\n".join(block["text"] for block in blocks)}
 
 
-class OpenAIEngine:
+def _estimate_tokens(messages: list[dict[str, Any]], extra_chars: int = 0) -> int:
+    text = "".join(str(m.get("content") or "") for m in messages)
+    return estimate_tokens(text) + math.ceil(extra_chars / 3.5) + 8 * len(messages)
+
+
+class OpenAIEngine(LLMPartCalls):
     """Generate notes and assessments with a model behind an OpenAI-compatible API."""
 
     name = "openai"
@@ -255,7 +260,7 @@ class OpenAIEngine:
         self.model = model or (DEFAULT_OPENAI_MODEL if is_openai_host(self.base_url) else None)
         self.limits = limits or ServiceLimits()
         self.max_tokens = max_tokens
-        self.context_tokens = context_tokens
+        self._context_override = context_tokens
         #: True for a server on this machine or network: its calls cost nothing.
         self.local = is_local_server(self.base_url)
         self._openai_host = is_openai_host(self.base_url)
@@ -289,8 +294,8 @@ class OpenAIEngine:
             raise ModelNotFound(f"the model server at {self.server} has no model {self.model!r}; "
                                 f"it has: {names}{more}")
         info = probe_server(self.base_url, self.model, listed, self._fetch)
-        if self.context_tokens:
-            info.context_tokens, info.context_source = self.context_tokens, "YT_STUDY_BUDDY_CONTEXT_TOKENS"
+        if self._context_override:
+            info.context_tokens, info.context_source = self._context_override, "YT_STUDY_BUDDY_CONTEXT_TOKENS"
         if info.tools is False:
             self._modes = _Modes([m for m in MODES if m != "tools"])
         log.info("model %s at %s: context %d tokens (%s)", self.model, self.server,
@@ -311,7 +316,7 @@ class OpenAIEngine:
         """Write study notes and the structured study data (concepts, summary, subject, flashcards)."""
         if not transcript.segments:
             raise ModelResponseError("the transcript is empty; there is nothing to take notes on")
-        system = self._system(meta, transcript)
+        system = prompts.system_blocks(meta, transcript)
         usage: dict[str, int] = {}
         if draft:
             markdown = draft
@@ -319,25 +324,29 @@ class OpenAIEngine:
             markdown = self._stream_notes(system, meta, usage)
             if on_draft is not None:
                 on_draft(markdown, dict(usage))
-        request = prompts.study_data_request(existing_subjects, card_range(transcript.duration))
-        study = self._structured(
-            system, request, prompts.STUDY_TOOL, usage,
-            lambda data: answers.study_data(data, existing_subjects, who=_WHO, error=ModelResponseError))
-        return NotesResult(markdown=markdown, concepts=study.concepts, summary=study.summary,
-                           subject=study.subject, engine=self.name, model=self.model, usage=usage,
-                           flashcards=study.flashcards)
+        return self._study_notes(system, markdown, existing_subjects, usage, transcript.duration)
 
     def generate_assessment(self, meta: VideoMeta, transcript: Transcript,
                             notes: NotesResult) -> Assessment:
         """Write self-test questions in the four assessment categories."""
         if not transcript.segments:
             raise ModelResponseError("the transcript is empty; there is nothing to assess")
+        # A lecture written in parts is assessed from its parts' notes (see llm_parts).
+        system, request = assessment_input(meta, transcript, notes)
         usage: dict[str, int] = {}
         questions = self._structured(
-            self._system(meta, transcript), prompts.assessment_request(meta, notes.markdown),
-            prompts.ASSESSMENT_TOOL, usage,
+            system, request, prompts.ASSESSMENT_TOOL, usage,
             lambda data: answers.assessment_questions(data, who=_WHO, error=ModelResponseError))
         return Assessment(questions=questions, usage=usage)
+
+    @property
+    def context_tokens(self) -> int:  # type: ignore[override]
+        """The model's context window in tokens, as the server says (asked on first use)."""
+        return self.info.context_tokens
+
+    def context_budget(self) -> ContextBudget:
+        """The context window, and answers of at most a quarter of it: small windows get more, shorter parts."""
+        return ContextBudget(context_tokens=self.context_tokens, output_tokens=self._notes_tokens())
 
     def close(self) -> None:
         """Close the HTTP connections of the shared client."""
@@ -366,9 +375,20 @@ class OpenAIEngine:
 
     # -- requests ----------------------------------------------------------------
 
-    def _system(self, meta: VideoMeta, transcript: Transcript) -> dict[str, Any]:
-        text = "\n\n".join(block["text"] for block in prompts.system_blocks(meta, transcript))
-        return {"role": "system", "content": text}
+    def _notes_tokens(self) -> int:
+        return min(self.max_tokens, max(MIN_OUTPUT_TOKENS, self.context_tokens // 4))
+
+    def _study_notes(self, system: list[dict[str, Any]], markdown: str,
+                     existing_subjects: Sequence[str], usage: dict[str, int],
+                     duration: float | None) -> NotesResult:
+        """Take the study data and cards for these notes (same system prompt as the notes)."""
+        study = self._structured(
+            system, prompts.study_data_request(existing_subjects, card_range(duration)),
+            prompts.STUDY_TOOL, usage,
+            lambda data: answers.study_data(data, existing_subjects, who=_WHO, error=ModelResponseError))
+        return NotesResult(markdown=markdown, concepts=study.concepts, summary=study.summary,
+                           subject=study.subject, engine=self.name, model=self.model, usage=usage,
+                           flashcards=study.flashcards)
 
     def _output_budget(self, messages: list[dict[str, Any]], extra_chars: int = 0) -> int:
         """Tokens left for the answer in the model's context; a clear error when the prompt won't fit."""
@@ -387,12 +407,15 @@ class OpenAIEngine:
         # OpenAI's newer models take only max_completion_tokens; other servers know max_tokens.
         return {"max_completion_tokens": tokens} if self._openai_host else {"max_tokens": tokens}
 
-    def _stream_notes(self, system: dict[str, Any], meta: VideoMeta, usage: dict[str, int]) -> str:
+    def _stream_notes(self, system_blocks: list[dict[str, Any]], meta: VideoMeta, usage: dict[str, int],
+                      request: str | None = None) -> str:
         """Stream the notes; continue an answer cut off at the token limit a bounded number of times."""
-        messages: list[dict[str, Any]] = [system, {"role": "user", "content": prompts.notes_request(meta)}]
+        system = _system_message(system_blocks)
+        messages: list[dict[str, Any]] = [
+            system, {"role": "user", "content": request or prompts.notes_request(meta)}]
         parts: list[str] = []
         for _ in range(MAX_CONTINUATIONS + 1):
-            budget = self._output_budget(messages)
+            budget = min(self._notes_tokens(), self._output_budget(messages))
             text, finish, call_usage = self._calls.run(lambda: self._stream_once(messages, budget))
             _add_usage(usage, call_usage)
             parts.append(_THINK.sub("", text) if not parts else text)
@@ -445,9 +468,10 @@ class OpenAIEngine:
             self._stream_usage = True
         return "".join(parts), finish, usage
 
-    def _structured(self, system: dict[str, Any], request: str, tool: str, usage: dict[str, int],
-                    convert: Callable[[dict[str, Any]], T]) -> T:
+    def _structured(self, system_blocks: list[dict[str, Any]], request: str, tool: str,
+                    usage: dict[str, int], convert: Callable[[dict[str, Any]], T]) -> T:
         """Ask for ``tool``'s arguments, check them with ``convert``; one more try after a malformed answer."""
+        system = _system_message(system_blocks)
         retry: list[dict[str, Any]] = []
         problem = ""
         malformed = 0
