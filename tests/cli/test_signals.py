@@ -60,6 +60,7 @@ def test_a_termination_signal_stops_like_ctrl_c_and_retry_failed_finishes(signum
     assert sorted(latest) == sorted(ids)
     unfinished = [r for r in latest.values() if r["status"] != "ok"]
     assert unfinished and all(r["retryable"] for r in unfinished)
+    fake_youtube.latency = 0
     retry = subprocess.run(_cli("--retry-failed", "--delay", "0", "-o", str(vault)), capture_output=True,
                            text=True, timeout=120, env=_env(fake_youtube), cwd=tmp_path)
     assert retry.returncode == 0, retry.stdout + retry.stderr
