@@ -360,3 +360,21 @@ def test_answers_fit_a_small_context_and_too_long_a_transcript_is_refused_clearl
 def test_context_override_wins(fake_openai):
     info = engine_for(fake_openai, context_tokens=4096).info
     assert (info.context_tokens, info.context_source) == (4096, "YT_STUDY_BUDDY_CONTEXT_TOKENS")
+
+
+# -- cost --------------------------------------------------------------------------------
+
+
+def test_local_servers_cost_nothing_and_openais_models_are_priced(fake_openai):
+    from yt_study_buddy.notes.pricing import PriceTable
+
+    engine = engine_for(fake_openai)
+    result = engine.generate_notes(META, make_transcript())
+    table = PriceTable()
+    assert engine.local and table.estimate(engine.model, result.usage, local=engine.local).usd == 0.0
+    assert table.estimate(engine.model, result.usage).usd is None  # an unknown model is never guessed
+    hosted = OpenAIEngine(base_url="https://api.openai.com/v1", api_key="sk-test-0123456789abcdefghij")
+    assert not hosted.local and hosted.model == "gpt-4.1-mini"
+    usage = {"input_tokens": 1_000_000, "cache_read_input_tokens": 1_000_000, "output_tokens": 1_000_000}
+    assert table.estimate("gpt-4.1-mini-2025-04-14", usage).usd == pytest.approx(0.40 + 0.10 + 1.60)
+    assert table.estimate("gpt-4o-mini", usage).usd < table.estimate("gpt-4o", usage).usd

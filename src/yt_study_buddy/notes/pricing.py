@@ -16,7 +16,8 @@ model pages) on ``PRICES_AS_OF``. Prices change: a user's file named by
     cache_read = 0.10        # omitted cache prices follow input: x1.25, x2, x0.1
 
 A model missing from both gives tokens only, and the summary says so: a cost
-is never guessed. Engines of other providers add their own entries here.
+is never guessed. Engines of other providers add their own entries here
+(OpenAI's models are below); a model on the user's own server costs nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "BATCH_DISCOUNT",
     "USAGE_KEYS",
     "ModelPrice",
+    "LOCAL_PRICE",
     "CostEstimate",
     "PriceTable",
     "standard_price",
@@ -77,6 +79,12 @@ def standard_price(input: float, output: float, *, cache_write: float | None = N
     )
 
 
+def _openai_price(input: float, cached: float, output: float) -> ModelPrice:
+    """OpenAI's price: input, cached input and output; no charge for writing the cache."""
+    return ModelPrice(input=input, output=output, cache_write=input, cache_write_1h=input,
+                      cache_read=cached)
+
+
 # Keys are model ids or id prefixes: "claude-opus-4" also prices the dated
 # "claude-opus-4-20250514"; the longest matching key wins, so "claude-opus-4-1"
 # is not priced as "claude-opus-4".
@@ -107,7 +115,25 @@ _BUILT_IN: dict[str, ModelPrice] = {
     "claude-3-5-haiku": standard_price(0.80, 4),
     "claude-3-haiku": standard_price(0.25, 1.25, cache_write=0.30, cache_write_1h=0.50,
                                      cache_read=0.03),
+    # OpenAI's models (--engine openai against OpenAI's API), as OpenAI published them in
+    # 2025 (not re-checked on PRICES_AS_OF: override them in a prices file when they move).
+    # Cached input is the only cache price: writing the cache costs nothing extra.
+    **{model: _openai_price(inp, cached, out) for model, (inp, cached, out) in {
+        "gpt-5": (1.25, 0.125, 10.0),
+        "gpt-5-mini": (0.25, 0.025, 2.0),
+        "gpt-5-nano": (0.05, 0.005, 0.40),
+        "gpt-4.1": (2.0, 0.50, 8.0),
+        "gpt-4.1-mini": (0.40, 0.10, 1.60),
+        "gpt-4.1-nano": (0.10, 0.025, 0.40),
+        "gpt-4o": (2.50, 1.25, 10.0),
+        "gpt-4o-mini": (0.15, 0.075, 0.60),
+        "o3": (2.0, 0.50, 8.0),
+        "o4-mini": (1.10, 0.275, 4.40),
+    }.items()},
 }
+
+#: What a model served on the user's own machine or network costs (Ollama, LM Studio, …).
+LOCAL_PRICE = ModelPrice(input=0.0, output=0.0, cache_write=0.0, cache_write_1h=0.0, cache_read=0.0)
 
 _DATE_SUFFIX = re.compile(r"-\d{8}$")
 
@@ -152,9 +178,14 @@ class PriceTable:
                     best = key
         return self.prices[best] if best is not None else None
 
-    def estimate(self, model: str | None, usage: Mapping[str, int], *, batch: bool = False) -> CostEstimate:
-        """The cost of usage on model; batch=True applies the Message Batches discount."""
-        price = self.price_for(model)
+    def estimate(self, model: str | None, usage: Mapping[str, int], *, batch: bool = False,
+                 local: bool = False) -> CostEstimate:
+        """The cost of usage on model; batch=True applies the Message Batches discount.
+
+        ``local``: the model runs on the user's own server (an engine's ``local``
+        attribute, e.g. Ollama): it costs nothing, whatever its name.
+        """
+        price = LOCAL_PRICE if local else self.price_for(model)
         if price is None:
             return CostEstimate(None, model, batch)
         get = lambda key: max(0, int(usage.get(key, 0) or 0))  # noqa: E731
