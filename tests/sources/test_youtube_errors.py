@@ -123,3 +123,12 @@ def test_the_app_records_a_boundary_bug_as_internal_not_as_youtube(fake_youtube,
     assert any(r.exc_info and r.exc_info[0] is AttributeError for r in caplog.records)
     record = json.loads((tmp_path / "vault" / ".study-buddy" / "jobs.jsonl").read_text().splitlines()[-1])
     assert record["error_kind"] == "internal" and record["retryable"] is False
+
+
+def test_a_caption_time_out_of_range_from_youtube_is_a_response_error_not_a_bug():
+    from yt_study_buddy.errors import YouTubeResponseError
+    from yt_study_buddy.sources.captions import CaptionTimeError
+    from yt_study_buddy.sources.youtube_errors import convert_youtube_error
+
+    converted = convert_youtube_error(CaptionTimeError("line 3: time out of range"), "abcdefghijk")
+    assert isinstance(converted, YouTubeResponseError) and "out of range" in converted.reason

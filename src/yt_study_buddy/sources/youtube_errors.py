@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from xml.etree.ElementTree import ParseError
 
 from yt_study_buddy.config import redact
+from yt_study_buddy.sources.captions import CaptionTimeError
 from yt_study_buddy.errors import (
     AgeRestricted,
     CaptionsDisabled,
@@ -177,6 +178,8 @@ def _known(exc: BaseException, video_id: str) -> StudyBuddyError | None:
                       _convert_requests(exc)):
         if converted is not None:
             return converted
+    if isinstance(exc, CaptionTimeError):  # yt-dlp's subtitles, parsed by captions.py
+        return YouTubeResponseError(f"YouTube's captions have a time out of range ({exc})")
     if isinstance(exc, ParseError):  # the library parses an empty caption body as XML
         return YouTubeResponseError("YouTube sent an empty caption file")
     if isinstance(exc, json.JSONDecodeError):
