@@ -38,6 +38,7 @@ from yt_study_buddy.models import (
     Transcript,
     VideoMeta,
 )
+from yt_study_buddy.vault.linker import LinkReport
 from yt_study_buddy.batch.pool import (
     ParallelVideoProcessor,
     ProcessingMetrics,
@@ -72,6 +73,8 @@ class BatchReport:
 
 class YouTubeStudyNotes:
     """Main application class for processing YouTube videos into study notes."""
+
+    relink = False  # link every note after a batch, not only what changed (--relink)
 
     def __init__(
         self,
@@ -612,13 +615,12 @@ class YouTubeStudyNotes:
                            stop_reason=processor.stop_reason)
 
     def finalize(self) -> int:
-        """Settle same-title names and cross-link the whole vault; return the links in place."""
-        try:
-            report = self.vault.finalize(subject_only=not self.global_context)
-        except StudyBuddyError as exc:
-            log.warning("cross-linking failed: %s", exc.reason)
-            return 0
-        return int(getattr(report, "links", 0) or 0)
+        """Settle same-title names and cross-link what changed; return the links in place."""
+        return self.link_vault().links
+
+    def link_vault(self, *, full: bool = False) -> LinkReport:
+        """Link what changed in the vault (every note when full or ``relink``); never raises."""
+        return self.vault.finalize_quietly(subject_only=not self.global_context, relink=full or self.relink)
 
     def process_urls(self, urls: Sequence[str], file: str | Path | None = None) -> BatchReport:
         """Process a list of URLs (sequential or parallel) and link the vault."""

@@ -228,3 +228,30 @@ def test_retry_failed_with_a_corrupt_job_log_is_no_traceback(corrupt, capsys, tm
         assert code == 1 and "jobs.jsonl" in err
     else:
         assert code == 0
+
+
+def _offline_lectures(tmp_path: Path) -> list[str]:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    return ["--engine", "offline", "--file", str(examples / "lectures.txt"), "-o", str(tmp_path / "v")]
+
+
+def test_relink_alone_relinks_the_vault_and_summary_prints_when_linking_breaks(tmp_path, capsys, monkeypatch):
+    import yt_study_buddy.vault.store as store_module
+
+    assert main(_offline_lectures(tmp_path)) == 0
+    notes = sorted((tmp_path / "v").rglob("*.md"))
+    before = {p: p.read_bytes() for p in notes}
+    for p in notes:  # links removed by hand come back
+        p.write_text(p.read_text(encoding="utf-8").split("## Related notes")[0], encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--relink", "-o", str(tmp_path / "v")]) == 0
+    assert "Re-linked" in capsys.readouterr().out
+    assert {p: p.read_bytes() for p in notes} == before
+
+    def broken(*args, **kwargs):
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    monkeypatch.setattr(store_module, "link_pass", broken)
+    assert main([*_offline_lectures(tmp_path), "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "Success rate: 100.0%" in out and "Knowledge Graph: 5 notes" in out

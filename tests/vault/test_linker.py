@@ -7,10 +7,9 @@ import re
 import threading
 
 from tests.vault.test_store import make_job, vault_files
-from yt_study_buddy.vault.index import KnowledgeGraph
-from yt_study_buddy.vault.linker import RELATED_HEADING, link_body, link_vault, unlink_body
+from yt_study_buddy.vault.linker import RELATED_HEADING, link_body, unlink_body
 from yt_study_buddy.vault.render import split_front_matter
-from yt_study_buddy.vault.store import Vault
+from yt_study_buddy.vault.store import KnowledgeGraph, Vault
 
 WIKI = re.compile(r"\[\[([^\]|]+)(?:\|([^\]]+))?\]\]")
 
@@ -136,11 +135,11 @@ def test_related_section_lists_shared_concepts(tmp_path):
 def test_idempotent(tmp_path):
     vault = build(tmp_path)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*.md")}
-    graph = KnowledgeGraph(vault)
-    first = link_vault(vault, graph)
+    first = vault.finalize(relink=True)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.md")} == before
-    assert link_vault(vault, graph) == first > 0
-    vault.finalize()
+    assert first.relinked == 0
+    assert vault.finalize(relink=True).links == first.links > 0
+    assert vault.finalize().links == first.links
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.md")} == before
 
 

@@ -352,21 +352,30 @@ def test_find_note_without_the_hidden_folder_rebuilds_the_index_once(tmp_path):
 
 
 def test_lookups_that_miss_do_not_reread_the_vault(tmp_path, monkeypatch):
+    import yt_study_buddy.vault.scan as scan
+
     vault = Vault(tmp_path)
     for i in range(5):
         vault.write_note(**make_job(f"vid{i:08d}", f"Lecture {i}"))
     (tmp_path / "Machine Learning" / "My own page.md").write_text("my notes\n", encoding="utf-8")
     reads: list[str] = []
-    real = Vault.read_record
+    real = scan.read_bytes
 
-    def counting(self, path):
+    def counting(path):
         reads.append(Path(path).name)
-        return real(self, path)
+        return real(path)
 
-    monkeypatch.setattr(Vault, "read_record", counting)
+    monkeypatch.setattr(scan, "read_bytes", counting)
     for i in range(20):
         assert vault.find_note(f"new{i:08d}") is None
-    # the user's own page is read once to learn it is not a note; indexed notes never
+    assert reads == []  # a miss is a dictionary lookup
+    # A new run verifies by stat: only the page it has never seen is read, once, and remembered.
+    fresh = Vault(tmp_path)
+    for i in range(20):
+        assert fresh.find_note(f"new{i:08d}") is None
+    assert fresh.find_note("vid00000003") == tmp_path / "Machine Learning" / "Lecture 3.md"
+    assert reads == ["My own page.md"]
+    assert Vault(tmp_path).find_note("vid00000001") is not None
     assert reads == ["My own page.md"]
 
 

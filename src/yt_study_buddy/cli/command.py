@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "for Ollama (default: $OPENAI_BASE_URL, else OpenAI's API)")
     g.add_argument("--force", action="store_true", help="re-process videos that already have notes")
     g.add_argument("--retry-failed", action="store_true", help="re-process failed, retryable jobs from the job log")
+    g.add_argument("--relink", action="store_true",
+                   help="re-link every note of the vault, not only what changed (alone: just re-link)")
     g = p.add_argument_group("notes")
     g.add_argument("--subject", metavar="NAME", help="put notes in this subject folder")
     g.add_argument("--subject-only", action="store_true", help="cross-reference only within the subject")
@@ -227,6 +229,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from yt_study_buddy.sources.inputs import collect_entries
 
             entries = collect_entries(args.urls, args.file)
+        app.relink = args.relink
+        if not entries and args.relink:
+            linked = app.link_vault(full=True)
+            print(f"Re-linked {args.output}: {linked.stats.get('total_notes', 0)} notes, {linked.links} links, "
+                  f"{linked.relinked} rewritten, {len(linked.skipped)} skipped.", file=out)
+            if not args.anki:
+                return EXIT_OK
         if not entries and args.anki:
             return _export_anki(app, args.anki, out)  # export only: no videos to process
         if not entries:

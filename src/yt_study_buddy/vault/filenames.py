@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["safe_filename", "clean_title", "RESERVED_NAMES"]
+__all__ = ["safe_filename", "suffixed_name", "clean_title", "RESERVED_NAMES"]
 
 #: Names Windows refuses as a file name, with or without an extension.
 RESERVED_NAMES = frozenset(
@@ -84,3 +84,8 @@ def safe_filename(title: str, max_bytes: int = 150) -> str:
         return "Untitled"
     text = _avoid_reserved(text)
     return text
+
+
+def suffixed_name(base: str, video_id: str) -> str:
+    """Return the file name a video takes when its title is shared: 'Title (<video id>)'."""
+    return f"{base} ({safe_filename(video_id, 60)})"

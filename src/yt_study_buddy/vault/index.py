@@ -1,168 +1,202 @@
-"""Stage vault: the knowledge graph: which notes exist and which concepts they cover.
+"""Stage vault: the index of the vault's notes as plain data: load, save, look up, relate.
 
 Stored at ``<root>/.study-buddy/index.json``. The notes' front matter is the
-truth; the index is a cache of it, rebuilt when missing or unreadable. Every
-update re-reads the file under the vault lock, so two processes adding notes
-at once both end up in it.
+truth; the index is a cache of it that the store verifies by ``stat`` (path,
+mtime, size) and repairs. This module never touches a note file and never
+calls back into the vault: it only turns JSON into validated entries and back.
+
+Everything in the file is untrusted (the folder is synced, shared, edited): an
+entry whose path is absolute, climbs out with ``..``, points into a hidden
+folder or is not a string is dropped, and the store finds its note again by
+walking the vault.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable, Mapping
 
-from yt_study_buddy.vault.atomic import atomic_write_json
-from yt_study_buddy.errors import VaultError
-from yt_study_buddy.vault.filenames import clean_title
+from yt_study_buddy.vault.atomic import atomic_write_bytes
 
-if TYPE_CHECKING:  # pragma: no cover
-    from yt_study_buddy.vault.store import Vault
+__all__ = [
+    "NoteIndex",
+    "concept_key",
+    "related_in",
+    "load_index",
+    "save_index",
+    "safe_relative",
+    "INDEX_VERSION",
+    "MAX_CONCEPT_NOTES",
+]
 
-__all__ = ["KnowledgeGraph", "concept_key", "INDEX_VERSION"]
+INDEX_VERSION = 2
+#: A concept more notes than this hold says little about any two of them: it neither
+#: relates notes nor links to one (it still counts in the statistics).
+MAX_CONCEPT_NOTES = 40
+_STRIP = " .,;:!?'\"()"
 
-INDEX_VERSION = 1
-_KEEP = object()
+
+def fold(text: str) -> str:
+    """Lower-case text without changing its length (so match positions map back)."""
+    # "İ" is the one character whose lower case is two characters long.
+    return text.replace("\u0130", "i").lower()
 
 
 def concept_key(concept: str) -> str:
     """Return the form used to compare concepts (case- and spacing-insensitive)."""
-    return " ".join(str(concept).casefold().split()).strip(" .,;:!?'\"()")
+    return " ".join(fold(str(concept)).split()).strip(_STRIP)
 
 
-def _valid_entry(entry: Any) -> bool:
-    return (isinstance(entry, dict) and isinstance(entry.get("title"), str)
-            and isinstance(entry.get("path"), str) and isinstance(entry.get("subject"), str)
-            and isinstance(entry.get("concepts"), list))
+def safe_relative(value: Any, *, suffix: str = ".md") -> str | None:
+    """Return value if it is a plain relative path inside the vault (no '..', no hidden part), else None."""
+    if not isinstance(value, str) or not value or "\x00" in value or "\\" in value:
+        return None
+    path = PurePosixPath(value)
+    if path.is_absolute() or not path.parts or path.as_posix() != value:
+        return None
+    if any(part in ("..", ".") or part.startswith(".") for part in path.parts):
+        return None
+    return value if value.endswith(suffix) else None
 
 
-class KnowledgeGraph:
-    """Index of the vault's notes and their concepts."""
+def _str_list(value: Any) -> list[str] | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None
+    return list(value)
 
-    def __init__(self, vault: "Vault"):
-        self.vault = vault
-        self.path = vault.hidden / "index.json"
 
-    # -- storage -------------------------------------------------------------------------
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
-    def load_index(self) -> dict[str, dict] | None:
-        """Return the stored index (video_id -> entry), or None when missing or corrupt."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
+
+def clean_entry(entry: Any) -> dict | None:
+    """Return a validated copy of an untrusted index entry, or None when it can't be trusted."""
+    if not isinstance(entry, dict):
+        return None
+    path = safe_relative(entry.get("path"))
+    concepts = _str_list(entry.get("concepts"))
+    title, subject = entry.get("title"), entry.get("subject")
+    if path is None or concepts is None or not isinstance(title, str) or not isinstance(subject, str):
+        return None
+    assessment = entry.get("assessment")
+    out = {"title": title, "path": path, "subject": subject, "concepts": concepts,
+           "assessment": safe_relative(assessment) if assessment is not None else None}
+    for key in ("mtime", "size"):
+        if _int(entry.get(key)) is not None:
+            out[key] = entry[key]
+    if isinstance(entry.get("hash"), str):
+        out["hash"] = entry["hash"]
+    if entry.get("broken") is True:
+        out["broken"] = True
+    return out
+
+
+@dataclass
+class NoteIndex:
+    """video_id -> entry for every note, plus markdown files known not to be notes.
+
+    An entry: ``title``, ``path`` (relative, forward slashes), ``subject``,
+    ``concepts``, ``assessment`` (relative or None) and, once verified,
+    ``mtime``/``size`` (nanoseconds, bytes) and ``hash`` of the file as last
+    read or written. ``others`` maps the relative path of a markdown file that is
+    not a note (an assessment, the user's own page, a second copy of a note) to
+    ``[mtime, size, video_id or ""]``, so a verification need not read it again.
+    """
+
+    notes: dict[str, dict] = field(default_factory=dict)
+    others: dict[str, list] = field(default_factory=dict)
+
+    def copy(self) -> "NoteIndex":
+        """Return an independent copy (entries copied one level deep)."""
+        return NoteIndex({k: dict(v) for k, v in self.notes.items()}, {k: list(v) for k, v in self.others.items()})
+
+    def by_path(self) -> dict[str, str]:
+        """Return relative path -> video_id."""
+        return {entry["path"]: vid for vid, entry in self.notes.items()}
+
+    def to_json(self) -> dict:
+        """Return the JSON document stored on disk."""
+        return {"version": INDEX_VERSION, "notes": self.notes, "others": self.others}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "NoteIndex | None":
+        """Return the index in a stored document, or None when it is not one; bad entries are dropped."""
+        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION or not isinstance(data.get("notes"), dict):
             return None
-        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
-            return None
-        notes = data.get("notes")
-        if not isinstance(notes, dict) or not all(_valid_entry(e) for e in notes.values()):
-            return None
-        return notes
+        notes = {}
+        for vid, entry in data["notes"].items():
+            cleaned = clean_entry(entry)
+            if isinstance(vid, str) and vid and cleaned is not None:
+                notes[vid] = cleaned
+        others: dict[str, list] = {}
+        raw = data.get("others")
+        for rel, stamp in (raw.items() if isinstance(raw, dict) else ()):
+            if safe_relative(rel) and isinstance(stamp, list) and len(stamp) == 3 and _int(stamp[0]) is not None \
+                    and _int(stamp[1]) is not None and isinstance(stamp[2], str):
+                others[rel] = list(stamp)
+        return cls(notes, others)
 
-    def _save(self, notes: dict[str, dict]) -> None:
-        atomic_write_json(self.path, {"version": INDEX_VERSION, "notes": notes})
-
-    def _scan(self) -> dict[str, dict]:
-        notes: dict[str, dict] = {}
-        for record in self.vault.iter_notes():
-            notes[record.video_id] = {
-                "title": record.title,
-                "path": self.vault.relative(record.path),
-                "subject": record.subject,
-                "concepts": list(record.concepts),
-                "assessment": self.vault.relative(record.assessment) if record.assessment else None,
-            }
-        return notes
-
-    def rebuild(self) -> None:
-        """Rebuild the index from the notes' front matter."""
-        with self.vault.lock():
-            self._save(self._scan())
-
-    def notes(self) -> dict[str, dict]:
-        """Return video_id -> {title, path (relative), subject, concepts, assessment}."""
-        notes = self.load_index()
-        if notes is not None:
-            return notes
-        if not self.vault.root.is_dir():
-            return {}  # reading never creates the vault
-        try:
-            with self.vault.lock():
-                notes = self.load_index()  # another thread may have rebuilt it meanwhile
-                if notes is None:
-                    notes = self._scan()
-                    self._save(notes)
-        except VaultError:
-            notes = self._scan()  # a read-only vault can still be browsed
-        return notes
-
-    def add_note(self, *, video_id: str, title: str, path: Path, subject: str, concepts: list[str],
-                 assessment: Path | None | object = _KEEP) -> None:
-        """Record a note in the index (merging with what other processes added)."""
-        rel = self.vault.relative(path)
-        parts = Path(rel).parts
-        if len(parts) == 2:
-            subject = parts[0]  # the folder is the subject ("physics" may live in "Physics")
-        with self.vault.lock():
-            notes = self.load_index()
-            if notes is None:
-                notes = self._scan()
-            old = notes.get(video_id) or {}
-            if assessment is _KEEP:
-                # Not given: keep what write_note recorded for the same note file.
-                kept = old.get("assessment") if old.get("path") == rel else None
-            else:
-                kept = self.vault.relative(assessment) if assessment else None  # type: ignore[arg-type]
-            notes[video_id] = {
-                "title": clean_title(title) or video_id,
-                "path": rel,
-                "subject": subject,
-                "concepts": list(concepts),
-                "assessment": kept,
-            }
-            self._save(notes)
-
-    def remove_note(self, video_id: str) -> None:
-        """Drop a note from the index (its files are left alone)."""
-        with self.vault.lock():
-            notes = self.load_index()
-            if notes is None:
-                notes = self._scan()
-            notes.pop(video_id, None)
-            self._save(notes)
-
-    # -- queries -------------------------------------------------------------------------
-
-    def get_stats(self) -> dict:
+    def stats(self) -> dict:
         """Return {'total_notes', 'total_concepts', 'subjects': {name: count}}."""
-        notes = self.notes()
-        concepts = {concept_key(c) for e in notes.values() for c in e["concepts"] if concept_key(c)}
+        concepts = {concept_key(c) for e in self.notes.values() for c in e["concepts"]} - {""}
         subjects: dict[str, int] = {}
-        for entry in notes.values():
+        for entry in self.notes.values():
             subjects[entry["subject"]] = subjects.get(entry["subject"], 0) + 1
-        return {"total_notes": len(notes), "total_concepts": len(concepts),
+        return {"total_notes": len(self.notes), "total_concepts": len(concepts),
                 "subjects": dict(sorted(subjects.items()))}
 
-    def related(self, video_id: str, *, subject_only: bool = False) -> list[tuple[str, list[str]]]:
-        """Return (other video_id, shared concepts) for notes sharing concepts, strongest first."""
-        return related_in(self.notes(), video_id, subject_only=subject_only)
+
+def load_index(path: Path) -> NoteIndex | None:
+    """Return the index stored at path, or None when it is missing, unreadable or not an index."""
+    try:
+        data = json.loads(Path(path).read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return NoteIndex.from_json(data)
 
 
-def related_in(notes: dict[str, dict], video_id: str, *, subject_only: bool = False) -> list[tuple[str, list[str]]]:
-    """Return the related notes of video_id within an index snapshot."""
+def save_index(path: Path, index: NoteIndex, *, root: Path | None = None) -> None:
+    """Write the index atomically (compact: it is read on every run); no link below root is followed."""
+    data = json.dumps(index.to_json(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    atomic_write_bytes(Path(path), data.encode("utf-8"), root=root)
+
+
+def holders_of(notes: Mapping[str, Mapping]) -> dict[str, list[str]]:
+    """Return concept key -> ids of the notes holding it (each once)."""
+    holders: dict[str, list[str]] = {}
+    for vid, entry in notes.items():
+        for key in {concept_key(c) for c in entry["concepts"]} - {""}:
+            holders.setdefault(key, []).append(vid)
+    return holders
+
+
+def related_in(notes: Mapping[str, Mapping], video_id: str, *, subject_only: bool = False,
+               holders: Mapping[str, Iterable[str]] | None = None) -> list[tuple[str, list[str]]]:
+    """Return (other video_id, shared concepts) for notes sharing concepts, strongest first.
+
+    Ties go by file name, then path. A concept held by more than MAX_CONCEPT_NOTES
+    notes relates nothing. Pass ``holders`` (from ``holders_of``) to avoid a scan.
+    """
     me = notes.get(video_id)
     if me is None:
         return []
+    if holders is None:
+        holders = holders_of(notes)
     mine: dict[str, str] = {}
     for concept in me["concepts"]:
         mine.setdefault(concept_key(concept), concept)
     mine.pop("", None)
-    found = []
-    for other_id, other in notes.items():
-        if other_id == video_id or (subject_only and other["subject"] != me["subject"]):
+    shared: dict[str, list[str]] = {}
+    for key in mine:
+        owners = list(holders.get(key, ()))
+        if len(owners) > MAX_CONCEPT_NOTES:
             continue
-        keys = {concept_key(c) for c in other["concepts"]} & mine.keys()
-        if keys:
-            shared = [mine[k] for k in sorted(keys)]
-            found.append((other_id, shared, other))
-    found.sort(key=lambda item: (-len(item[1]), Path(item[2]["path"]).stem.casefold(), item[2]["path"], item[0]))
-    return [(vid, shared) for vid, shared, _ in found]
+        for other in owners:
+            if other != video_id and (not subject_only or notes[other]["subject"] == me["subject"]):
+                shared.setdefault(other, []).append(key)
+    found = [(vid, [mine[k] for k in sorted(keys)], notes[vid]) for vid, keys in shared.items()]
+    found.sort(key=lambda item: (-len(item[1]), PurePosixPath(item[2]["path"]).stem.casefold(),
+                                 item[2]["path"], item[0]))
+    return [(vid, keys) for vid, keys, _ in found]

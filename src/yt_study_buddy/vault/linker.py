@@ -1,4 +1,4 @@
-"""Stage vault: cross-links between notes: a deterministic pass over the whole vault.
+"""Stage vault: cross-links between notes, as pure functions of a note's text and the index.
 
 For each note, links this tool made before are taken out first (an aliased
 ``[[Target|phrase]]`` goes back to ``phrase``; the ``## Related notes`` section
@@ -6,8 +6,8 @@ at the end is dropped), then made again from the index: the first mention of
 another note's concept becomes ``[[Other note|phrase]]`` and a ``## Related
 notes`` section lists the notes sharing concepts. A note's own concepts are
 not linked inline (they are what the note is about). The result depends only on
-the set of notes, so running it twice, or after writing notes in another
-order, gives the same bytes.
+the note's text and the set of notes, so running it twice, or after writing
+notes in another order, gives the same bytes.
 
 A link must read as a pointer to the same idea, so the inline pass is careful:
 the longest concept at a spot wins and a word inside a longer concept phrase is
@@ -17,31 +17,43 @@ left as spoken; a single word never links to a note of another subject
 ("data", "model") never link at all. Notes sharing concepts across subjects are
 still listed under Related notes.
 
+It scales with the vault: a ``ConceptTable`` turns the index around (concept ->
+notes holding it, first word -> concepts), so a note is compared only with the
+notes it shares a concept with and only the concepts whose words all occur in
+its text are searched for. A concept held by more than ``MAX_CONCEPT_NOTES``
+notes ("energy" in a physics vault) neither relates nor links notes, and a note
+gets at most ``MAX_LINKS`` inline links and ``MAX_RELATED`` related notes.
+
+``notes_to_relink`` says which notes a change can affect, from the index alone
+and each note's word signature (a small Bloom filter of the words in its text),
+so a new lecture is linked without reading the rest of the vault, and the
+result is byte for byte what linking every note would give.
+
 Aliased wiki links in a note body are treated as this tool's own; plain
 ``[[Note]]`` links (the assessment link, a user's links) are left alone.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING
+from pathlib import PurePosixPath
+from typing import Iterable, Mapping
 
-from yt_study_buddy.vault.atomic import atomic_write_text
-from yt_study_buddy.vault.index import concept_key, related_in
-from yt_study_buddy.vault.render import NOTE_TYPE, split_front_matter, split_front_matter_raw
 from yt_study_buddy.notes.text_analysis import word_key
+from yt_study_buddy.vault.index import MAX_CONCEPT_NOTES, concept_key, fold, holders_of, related_in
 
-if TYPE_CHECKING:  # pragma: no cover
-    from yt_study_buddy.vault.index import KnowledgeGraph
-    from yt_study_buddy.vault.store import Vault
+__all__ = ["link_body", "link_note", "unlink_body", "ConceptTable", "LinkReport", "notes_to_relink",
+           "signature", "decode_signature", "RELATED_HEADING", "MAX_RELATED", "MAX_LINKS", "LINKER_VERSION"]
 
-__all__ = ["link_vault", "link_body", "unlink_body", "LinkReport", "RELATED_HEADING", "MAX_RELATED"]
-
+#: Changes whenever the same inputs would give other links: a vault linked by an older version is relinked.
+LINKER_VERSION = 2
 RELATED_HEADING = "## Related notes"
 MAX_RELATED = 12
+MAX_LINKS = 25
 _MIN_CONCEPT_LEN = 2
 # Words too vague to point at one note, whatever subject they come from.
 _GENERIC = frozenset("""
@@ -49,6 +61,8 @@ _GENERIC = frozenset("""
     example thing problem set level rate type form amount number information unit structure energy size
     change idea concept term case point test work use
 """.split())
+_RUN = re.compile(r"\w+")
+_SIGNATURE_HASHES = 3
 
 _ALIASED_LINK = re.compile(r"\[\[([^\[\]|\n]+)\|([^\[\]\n]+)\]\]")
 # Places a link must never go: code, existing links, URLs, HTML, headings, table rows.
@@ -67,15 +81,6 @@ _PROTECTED = [
     re.compile(r"“(?:[^”\n]|\n(?![ \t]*\n))*”"),
     re.compile(r'"[^"\n]*"'),
 ]
-
-
-@dataclass
-class LinkReport:
-    """What a finalize pass did."""
-
-    links: int = 0
-    renamed: int = 0
-    stats: dict = field(default_factory=dict)
 
 
 def unlink_body(body: str) -> str:
@@ -124,89 +129,234 @@ def _longest_first(key: str) -> tuple:
     return (-len(key.split()), -len(key), key)
 
 
-def _candidates(video_id: str, notes: dict[str, dict], subject_only: bool) -> list[tuple[str, str | None]]:
-    """Return (concept as written, target stem or None), longest concept first.
+@dataclass
+class LinkReport:
+    """What a finalize pass did: links in place, notes renamed and rewritten, notes skipped."""
 
-    A None target is a phrase that is never linked but still claims its words, so a
-    shorter concept inside it stays unlinked too.
-    """
-    me = notes[video_id]
-    # A note's own concepts are its subject, not a pointer elsewhere: shared ones go to
-    # the Related section instead of linking away the note's core terms.
-    own = {concept_key(c): c for c in me["concepts"]}
-    rank = {vid: pos for pos, (vid, _) in enumerate(related_in(notes, video_id, subject_only=subject_only))}
-    best: dict[str, tuple[tuple, str, str]] = {}
-    claims: dict[str, str] = {k: c for k, c in own.items() if len(k) >= _MIN_CONCEPT_LEN}
-    for other_id, other in notes.items():
-        if other_id == video_id or (subject_only and other["subject"] != me["subject"]):
-            continue
-        stem = Path(other["path"]).stem
-        elsewhere = other["subject"] != me["subject"]
-        for concept in other["concepts"]:
-            key = concept_key(concept)
-            if len(key) < _MIN_CONCEPT_LEN or key in own:
+    links: int = 0
+    renamed: int = 0
+    stats: dict = field(default_factory=dict)
+    relinked: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def runs_of(key: str) -> tuple[str, ...]:
+    """Return the word runs of a concept key: each must occur in a text for the concept to match."""
+    return tuple(_RUN.findall(key))
+
+
+def _stem(entry: Mapping) -> str:
+    return PurePosixPath(entry["path"]).stem
+
+
+class ConceptTable:
+    """The index turned around: concept -> notes holding it, first word -> concepts."""
+
+    def __init__(self, notes: Mapping[str, Mapping]):
+        self.notes = notes
+        self.holders = holders_of(notes)
+        self._by_run: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for key in sorted(self.holders):
+            runs = runs_of(key)
+            # A concept without letters or digits can't be told apart from punctuation: never matched.
+            if len(key) >= _MIN_CONCEPT_LEN and runs:
+                self._by_run.setdefault(runs[0], []).append((key, runs[1:]))
+
+    def popular(self, key: str) -> bool:
+        """True when so many notes hold the concept that it relates and links nothing."""
+        return len(self.holders.get(key, ())) > MAX_CONCEPT_NOTES
+
+    def related(self, video_id: str, subject_only: bool = False) -> list[tuple[str, list[str]]]:
+        """Return (other video_id, shared concepts), strongest first."""
+        return related_in(self.notes, video_id, subject_only=subject_only, holders=self.holders)
+
+    def mentioned(self, words: Iterable[str]) -> list[str]:
+        """Return the concepts whose word runs all occur among words."""
+        words = set(words)
+        return [key for run in words for key, rest in self._by_run.get(run, ()) if all(r in words for r in rest)]
+
+    def plan(self, video_id: str, words: Iterable[str], related: list[tuple[str, list[str]]],
+             subject_only: bool = False) -> list[tuple[str, str | None]]:
+        """Return (concept key, target stem or None) for the concepts a text mentions, longest first.
+
+        A None target is a phrase that is never linked but still claims its words, so a
+        shorter concept inside it stays unlinked too.
+        """
+        me = self.notes[video_id]
+        # A note's own concepts are its subject, not a pointer elsewhere: shared ones go to
+        # the Related section instead of linking away the note's core terms.
+        own = {concept_key(c) for c in me["concepts"]}
+        rank = {vid: pos for pos, (vid, _) in enumerate(related)}
+        out: list[tuple[str, str | None]] = []
+        for key in self.mentioned(words):
+            if key in own:
+                out.append((key, None))
                 continue
-            claims.setdefault(key, concept)
-            if _is_generic(key) or (elsewhere and " " not in key):
+            holders = [h for h in self.holders[key]
+                        if h != video_id and (not subject_only or self.notes[h]["subject"] == me["subject"])]
+            if not holders:
+                continue
+            if " " not in key:
+                if word_key(key) in _GENERIC or self.popular(key):
+                    out.append((key, None))
+                    continue
+                holders = [h for h in holders if self.notes[h]["subject"] == me["subject"]]
+            elif self.popular(key):
+                holders = []
+            if not holders:
+                out.append((key, None))
                 continue
             # Prefer the note sharing the most concepts with this one, then by name.
-            order = (rank.get(other_id, len(rank)), stem.casefold(), other["path"], concept)
-            if key not in best or order < best[key][0]:
-                best[key] = (order, concept, stem)
-    return [(best[key][1], best[key][2]) if key in best else (concept, None)
-            for key, concept in sorted(claims.items(), key=lambda item: _longest_first(item[0]))]
+            best = min(holders, key=lambda h: (rank.get(h, len(rank)), _stem(self.notes[h]).casefold(),
+                                               self.notes[h]["path"], h))
+            out.append((key, _stem(self.notes[best])))
+        out.sort(key=lambda item: _longest_first(item[0]))
+        return out
 
 
-@lru_cache(maxsize=4096)
-def _pattern(concept: str) -> re.Pattern[str]:
-    words = [re.escape(w) for w in concept.split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+@lru_cache(maxsize=16384)
+def _pattern(key: str) -> re.Pattern[str]:
+    # Matched against the folded text: case-insensitive by construction, positions unchanged.
+    words = [re.escape(w) for w in key.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")
 
 
-def link_body(body: str, video_id: str, notes: dict[str, dict], *, subject_only: bool = False) -> tuple[str, int]:
-    """Return (body with concept links and Related section, number of links)."""
+@dataclass(frozen=True)
+class LinkedNote:
+    """A note body with its links, how many links it has, and the words its text holds."""
+
+    body: str
+    links: int
+    words: frozenset[str]
+
+
+def link_note(body: str, video_id: str, table: ConceptTable, *, subject_only: bool = False) -> LinkedNote:
+    """Return the body with concept links and a Related section, made from the concept table."""
     body = unlink_body(body)
     cut = _header_end(body)
     header, text = body[:cut], body[cut:]
+    folded = fold(text)
+    words = frozenset(_RUN.findall(folded))
+    related = table.related(video_id, subject_only)
     taken = _protected_mask(text)
     edits: list[tuple[int, int, str]] = []
-    for concept, stem in _candidates(video_id, notes, subject_only):
+    for key, stem in table.plan(video_id, words, related, subject_only):
         linked = False
-        for match in _pattern(concept).finditer(text):
+        for match in _pattern(key).finditer(folded):
             start, end = match.span()
             if 1 in taken[start:end]:
                 continue
             # Every mention claims its words, linked or not: the longest concept at a spot wins.
             taken[start:end] = b"\x01" * (end - start)
             if stem is not None and not linked:
-                edits.append((match.start(), match.end(), f"[[{stem}|{match.group(0)}]]"))
+                edits.append((start, end, stem))
                 linked = True
-    for start, end, link in sorted(edits, reverse=True):
-        text = text[:start] + link + text[end:]
+    # The first mentions in reading order, up to the cap: a long note is not a page of links.
+    edits = sorted(edits)[:MAX_LINKS]
+    for start, end, stem in reversed(edits):
+        text = f"{text[:start]}[[{stem}|{text[start:end]}]]{text[end:]}"
     out = (header + text).rstrip("\n") + "\n"
-    related = related_in(notes, video_id, subject_only=subject_only)[:MAX_RELATED]
-    if related:
-        lines = [f"- [[{Path(notes[vid]['path']).stem}]]: {', '.join(shared)}" for vid, shared in related]
+    shown = related[:MAX_RELATED]
+    if shown:
+        lines = [f"- [[{_stem(table.notes[vid])}]]: {', '.join(shared)}" for vid, shared in shown]
         out += "\n" + RELATED_HEADING + "\n\n" + "\n".join(lines) + "\n"
-    return out, len(edits) + len(related)
+    return LinkedNote(out, len(edits) + len(shown), words)
 
 
-def link_vault(vault: "Vault", graph: "KnowledgeGraph", *, subject_only: bool = False) -> int:
-    """Re-link every note in the vault; return the number of links now in place."""
-    total = 0
-    with vault.lock():
-        # Only notes whose files exist: every link must resolve.
-        notes = {vid: e for vid, e in graph.notes().items() if (vault.root / e["path"]).is_file()}
-        for video_id in sorted(notes, key=lambda v: notes[v]["path"]):
-            path = vault.root / notes[video_id]["path"]
-            text = path.read_text(encoding="utf-8")
-            head, body = split_front_matter_raw(text)
-            meta, _ = split_front_matter(text)
-            if meta.get("type") != NOTE_TYPE or str(meta.get("video_id")) != video_id:
-                continue  # the index is stale for this one; the next rebuild fixes it
-            new_body, count = link_body(body, video_id, notes, subject_only=subject_only)
-            total += count
-            new_text = head + new_body
-            if new_text != text:
-                atomic_write_text(vault.contained(path), new_text)
-    return total
+def link_body(body: str, video_id: str, notes: Mapping[str, Mapping], *, subject_only: bool = False) -> tuple[str, int]:
+    """Return (body with concept links and Related section, number of links) for an index snapshot."""
+    linked = link_note(body, video_id, ConceptTable(notes), subject_only=subject_only)
+    return linked.body, linked.links
+
+
+# -- what a change can affect ---------------------------------------------------------------
+
+
+def _bits(word: str, size: int) -> list[int]:
+    digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+    a, b = int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:], "little") | 1
+    return [(a + i * b) % size for i in range(_SIGNATURE_HASHES)]
+
+
+def signature(words: Iterable[str]) -> str:
+    """Return a Bloom filter of a text's words (base64): it may say yes wrongly, never no wrongly."""
+    words = list(words)
+    size = 256
+    while size < 10 * len(words):
+        size *= 2
+    value = 0
+    for word in words:
+        for bit in _bits(word, size):
+            value |= 1 << bit
+    return base64.b64encode(value.to_bytes(size // 8, "little")).decode("ascii")
+
+
+def decode_signature(text: object) -> tuple[int, int] | None:
+    """Return (bit count, bits) of a stored signature, or None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        return None
+    size = len(raw) * 8
+    if size < 256 or size & (size - 1):
+        return None
+    return size, int.from_bytes(raw, "little")
+
+
+def _link_view(entry: Mapping | None) -> tuple | None:
+    if entry is None:
+        return None
+    return (entry["path"], entry["subject"], tuple(entry["concepts"]))
+
+
+def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping], stale: Iterable[str],
+                    signatures: Mapping[str, tuple[int, int] | None], *, subject_only: bool = False) -> set[str]:
+    """Return the notes of ``after`` whose links may differ from when the vault was ``before``.
+
+    ``stale`` are notes whose text changed (or was never linked); ``signatures``
+    hold each note's words as of its last linking. Everything else is decided from
+    the index: a changed note affects the notes sharing one of its concepts (old or
+    new) and the notes whose words include one of them. A concept too common to
+    link before and after affects nobody (but, within a subject, its mentions).
+    """
+    changed = {vid for vid in before.keys() | after.keys() if _link_view(before.get(vid)) != _link_view(after.get(vid))}
+    todo = (set(stale) | changed) & after.keys()
+    if not changed:
+        return todo
+    touched: dict[str, set[str]] = {}
+    for vid in changed:
+        for entry in (before.get(vid), after.get(vid)):
+            for concept in entry["concepts"] if entry else ():
+                touched.setdefault(concept_key(concept), set()).add(entry["subject"])
+    touched.pop("", None)
+    held_before, held_after = holders_of(before), holders_of(after)
+    masks: dict[tuple[str, int], int] = {}
+    for key, subjects in sorted(touched.items()):
+        common = len(held_before.get(key, ())) > MAX_CONCEPT_NOTES and len(held_after.get(key, ())) > MAX_CONCEPT_NOTES
+        if common and not subject_only:
+            continue
+        if not common:
+            todo.update(held_after.get(key, ()))
+        runs = runs_of(key)
+        if len(key) < _MIN_CONCEPT_LEN or not runs:
+            continue  # never searched for in a text
+        for vid, entry in after.items():
+            if vid in todo or (common and entry["subject"] not in subjects):
+                continue
+            sig = signatures.get(vid)
+            if sig is None:
+                todo.add(vid)
+                continue
+            size, bits = sig
+            mask = masks.get((key, size))
+            if mask is None:
+                mask = 0
+                for run in runs:
+                    for bit in _bits(run, size):
+                        mask |= 1 << bit
+                masks[(key, size)] = mask
+            if bits & mask == mask:
+                todo.add(vid)
+    return todo

@@ -20,6 +20,7 @@ __all__ = [
     "dump_front_matter",
     "split_front_matter",
     "split_front_matter_raw",
+    "front_matter_block",
     "subject_tag",
     "wikilink",
     "link_target",
@@ -126,6 +127,12 @@ def split_front_matter_raw(text: str) -> tuple[str, str]:
     if not match:
         return "", text
     return text[:match.end()], text[match.end():]
+
+
+def front_matter_block(text: str) -> str | None:
+    """Return the raw text between the front matter's '---' lines, or None when there is none."""
+    match = _FRONT_MATTER.match(text)
+    return (match.group(1) or "") if match else None
 
 
 def subject_tag(subject: str) -> str:

@@ -4,7 +4,7 @@ Layout::
 
     <root>/<Subject>/<Title>.md                 the study note (the proof a video is done)
     <root>/<Subject>/<Title> - Assessment.md    its self-test
-    <root>/.study-buddy/                        index.json, jobs.jsonl, transcripts/, vault.lock
+    <root>/.study-buddy/                        index.json, links.json, jobs.jsonl, transcripts/, vault.lock
 
 Naming is settled so that the vault does not depend on which video finished
 first: a title shared by two videos gives both " (<video id>)" once
@@ -17,24 +17,30 @@ taken for one of our notes; a file is moved or deleted only when its front
 matter says it is ours *and* names the same video. Two files claiming one video
 (a user's copy) are both kept; the app writes to the one the index knows.
 Nothing outside ``root`` is ever written, moved or deleted.
+
+The store does the file I/O; the index (``index.py``) is plain data it loads
+once per run and verifies by stat (``scan.py``), and the links are made by pure
+functions (``linker.py``) driven by the link pass (``relink.py``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yt_study_buddy.vault.atomic import atomic_write_text, refuse_links, vault_error_from_oserror
 from yt_study_buddy.errors import InputError, VaultError
-from yt_study_buddy.vault.filenames import clean_title, safe_filename
-from yt_study_buddy.vault.flashcards import sr_comments
 from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
 from yt_study_buddy.notes.categorize import DEFAULT_SUBJECT
+from yt_study_buddy.vault.atomic import atomic_write_text, refuse_links, vault_error_from_oserror
+from yt_study_buddy.vault.filenames import clean_title, safe_filename, suffixed_name
+from yt_study_buddy.vault.flashcards import sr_comments
+from yt_study_buddy.vault.index import NoteIndex, load_index, related_in, save_index
+from yt_study_buddy.vault.linker import LinkReport
+from yt_study_buddy.vault.relink import LINKS_FILE, link_pass, load_state, save_state
 from yt_study_buddy.vault.render import (
     ASSESSMENT_TYPE,
     NOTE_TYPE,
@@ -45,32 +51,28 @@ from yt_study_buddy.vault.render import (
     split_front_matter,
     wikilink,
 )
+from yt_study_buddy.vault.scan import (
+    NoteRecord,
+    content_hash,
+    entry_for,
+    read_record,
+    read_text,
+    record_from_text,
+    stamp_of,
+    sync_index,
+    unique_concepts,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import filelock
 
-    from yt_study_buddy.vault.index import KnowledgeGraph
-    from yt_study_buddy.vault.linker import LinkReport
-
-__all__ = ["HIDDEN_DIR", "Vault", "NoteRecord", "ASSESSMENT_SUFFIX"]
+__all__ = ["HIDDEN_DIR", "Vault", "NoteRecord", "KnowledgeGraph", "ASSESSMENT_SUFFIX", "INDEX_FILE"]
 
 log = logging.getLogger(__name__)
 
 HIDDEN_DIR = ".study-buddy"
 ASSESSMENT_SUFFIX = " - Assessment"
-
-
-@dataclass(frozen=True)
-class NoteRecord:
-    """A study note found on disk, read from its front matter."""
-
-    video_id: str
-    title: str
-    path: Path
-    subject: str
-    concepts: list[str] = field(default_factory=list)
-    assessment: Path | None = None
-    created: str | None = None
+INDEX_FILE = "index.json"
 
 
 def _claims(base: str) -> set[str]:
@@ -79,34 +81,7 @@ def _claims(base: str) -> set[str]:
 
 
 def _suffixed(base: str, video_id: str) -> str:
-    return f"{base} ({safe_filename(video_id, 60)})"
-
-
-def _canonical(record: NoteRecord) -> bool:
-    """True when a note sits where the app would have put it (its title's name, its subject's folder)."""
-    base = safe_filename(record.title)
-    return (record.path.stem in (base, _suffixed(base, record.video_id))
-            and record.path.parent.name == safe_filename(record.subject, 100))
-
-
-def _timestamp(value: object) -> str | None:
-    # A hand-edited `created: 2024-01-02` comes back from YAML as a date, not a string.
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    text = str(value).strip() if value is not None else ""
-    return text if text and "\n" not in text else None
-
-
-def _unique_concepts(concepts: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for concept in concepts:
-        text = clean_title(str(concept))
-        key = " ".join(text.casefold().split())
-        if text and key not in seen:
-            seen.add(key)
-            out.append(text)
-    return out
+    return suffixed_name(base, video_id)
 
 
 class Vault:
@@ -120,12 +95,11 @@ class Vault:
         self.hidden = self.root / HIDDEN_DIR
         self._lock: _VaultLock | None = None
         self._guard = threading.Lock()
-        self._graph: "KnowledgeGraph | None" = None
-        # Markdown files seen not to be our notes (the user's own pages, assessments), by
-        # path -> (mtime, size): a lookup that misses the index need not re-read them.
-        self._not_notes: dict[str, tuple[int, int]] = {}
-        # Videos already warned about for having two files (a user's copy): warn once.
-        self._warned_copies: set[str] = set()
+        # The verified index, loaded once; re-verified only when another process saved it.
+        self._index_guard = threading.RLock()
+        self._index: NoteIndex | None = None
+        self._index_stamp: tuple[int, int] | None = None
+        self._index_dirty = False
 
     # -- locking and paths ---------------------------------------------------------------
 
@@ -156,12 +130,7 @@ class Vault:
     @property
     def graph(self) -> "KnowledgeGraph":
         """The knowledge graph (index) of this vault."""
-        with self._guard:
-            if self._graph is None:
-                from yt_study_buddy.vault.index import KnowledgeGraph
-
-                self._graph = KnowledgeGraph(self)
-            return self._graph
+        return KnowledgeGraph(self)
 
     def contained(self, path: Path) -> Path:
         """Return path if it lies inside the vault, else raise VaultError."""
@@ -196,32 +165,18 @@ class Vault:
         return sorted(names, key=lambda n: (n.casefold(), n))
 
     def _read_meta(self, path: Path) -> dict:
-        # The app never makes links: a link is the user's, whatever it points to.
-        try:
-            if Path(path).is_symlink():
-                return {}
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return {}
-        return split_front_matter(text)[0]
+        # The app never makes links: a link is the user's, whatever it points to (read_text refuses it).
+        text = read_text(Path(path))
+        return split_front_matter(text)[0] if text is not None else {}
 
     def read_record(self, path: Path) -> NoteRecord | None:
         """Return the note record of a file, or None if it is not one of this tool's notes."""
-        meta = self._read_meta(path)
-        if meta.get("type") != NOTE_TYPE or not meta.get("video_id"):
-            return None
-        assessment = link_target(meta.get("assessment"))
+        record = read_record(path)
+        if record is None or record.assessment is None:
+            return record
         # Untrusted: an assessment path leading out of the vault (absolute, ../) is no assessment.
-        assessment = self.inside(Path(path).parent / f"{assessment}.md") if assessment else None
-        return NoteRecord(
-            video_id=str(meta["video_id"]),
-            title=clean_title(str(meta.get("title") or meta["video_id"])),
-            path=Path(path).absolute(),
-            subject=str(meta.get("subject") or Path(path).parent.name),
-            concepts=_unique_concepts(list(meta.get("concepts") or [])),
-            assessment=assessment.absolute() if assessment else None,
-            created=_timestamp(meta.get("created")),
-        )
+        assessment = self.inside(record.assessment)
+        return replace(record, assessment=assessment.absolute() if assessment else None)
 
     def owner(self, path: Path) -> str | None:
         """Return the video id in a markdown file's front matter (note or assessment), if any."""
@@ -230,103 +185,90 @@ class Vault:
             return str(meta["video_id"])
         return None
 
-    def _markdown_files(self) -> list[Path]:
-        """Return every visible markdown file in the vault (names only: nothing is read)."""
-        paths: list[Path] = []
-        for folder, dirs, files in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            paths += [Path(folder) / f for f in files if f.endswith(".md") and not f.startswith(".")]
-        return paths
-
     def iter_notes(self) -> list[NoteRecord]:
-        """Return every study note in the vault, sorted by path (one per video id)."""
-        claims: dict[str, list[NoteRecord]] = {}
-        for path in sorted(self._markdown_files(), key=lambda p: self.relative(p)):
-            record = self.read_record(path)
-            if record is not None:
-                claims.setdefault(record.video_id, []).append(record)
-        index = self.graph.load_index() or {}
-        found = []
-        for video_id, records in claims.items():
-            known = (index.get(video_id) or {}).get("path")
-            # The file the index knows, else the one named and placed as the app names them:
-            # a user's copy ("Lecture copy.md", "Archive/Lecture.md") is never taken for ours.
-            records.sort(key=lambda r: (self.relative(r.path) != known, not _canonical(r)))
-            if len(records) > 1:
-                self._warn_copies(video_id, records[0].path, [r.path for r in records[1:]])
-            found.append(records[0])
-        return sorted(found, key=lambda r: self.relative(r.path))
+        """Return every study note in the vault, sorted by path (one per video id; reads every note)."""
+        index, _ = sync_index(self.root, load_index(self.index_path), trust_stamps=False)
+        records = (self.read_record(self.root / e["path"]) for e in index.notes.values())
+        return sorted((r for r in records if r is not None), key=lambda r: self.relative(r.path))
 
-    def _warn_copies(self, video_id: str, ours: Path, copies: list[Path]) -> None:
-        with self._guard:
-            if video_id in self._warned_copies:
+    # -- the index -----------------------------------------------------------------------
+
+    @property
+    def index_path(self) -> Path:
+        """Where the index is stored."""
+        return self.hidden / INDEX_FILE
+
+    def index(self) -> NoteIndex:
+        """Return the verified index: loaded once, checked by stat, re-checked when another process saved it."""
+        with self._index_guard:
+            stamp = stamp_of(self.index_path)
+            if self._index is None or stamp != self._index_stamp:
+                stored = load_index(self.index_path)
+                self._index, changed = sync_index(self.root, stored)
+                self._index_stamp = stamp
+                self._index_dirty = changed or stored is None
+            return self._index
+
+    def rebuild_index(self) -> NoteIndex:
+        """Verify every note again (as if the index were lost) and save the result."""
+        with self.lock(), self._index_guard:
+            self._index, _ = sync_index(self.root, None)
+            self._index_dirty = True
+            self._save_index()
+            return self._index
+
+    def _save_index(self) -> None:
+        """Save the index if it changed (call with the vault lock held)."""
+        with self._index_guard:
+            if self._index is None or not self._index_dirty:
                 return
-            self._warned_copies.add(video_id)
-        log.warning("%d files claim video %s: keeping them all, writing to %s only (not %s)",
-                    len(copies) + 1, video_id, self.relative(ours), ", ".join(self.relative(c) for c in copies))
+            save_index(self.index_path, self._index, root=self.root)
+            self._index_stamp = stamp_of(self.index_path)
+            self._index_dirty = False
 
-    def _index_is_stale(self, index: dict[str, dict]) -> bool:
-        """True when a note on disk is missing from the index (the cheap check: list, read only strangers)."""
-        listed = {e["path"] for e in index.values()} | {e["assessment"] for e in index.values() if e.get("assessment")}
-        for path in self._markdown_files():
-            rel = self.relative(path)
-            if rel in listed:
-                continue
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            stamp = (st.st_mtime_ns, st.st_size)
-            with self._guard:
-                if self._not_notes.get(rel) == stamp:
-                    continue
-            record = self.read_record(path)
-            if record is not None and record.video_id not in index:
-                return True
-            if record is not None:
-                # A second file claiming an indexed video: a user's copy, not a lost note.
-                self._warn_copies(record.video_id, self.root / index[record.video_id]["path"], [path])
-            with self._guard:
-                self._not_notes[rel] = stamp
-        return False
-
-    def _fresh_index(self) -> dict[str, dict]:
-        """Rebuild the index from the notes on disk and return it."""
-        graph = self.graph
+    def _save_index_if_free(self) -> None:
+        """Save a repaired index when nobody holds the vault lock; else leave it for the next write."""
+        if not self._index_dirty:
+            return
         try:
-            graph.rebuild()
-            index = graph.load_index()
-        except VaultError:
-            index = None  # read-only vault: the answer is still right, only not remembered
-        return index if index is not None else graph._scan()
+            lock = self.lock()
+            if not lock.acquire_now():
+                return
+        except VaultError:  # read-only or gone: the repair is only not remembered
+            return
+        try:
+            self.index()  # another process may have saved meanwhile: verify against its file
+            self._save_index()
+        except VaultError as exc:
+            log.debug("index not saved: %s", exc.reason)
+        finally:
+            lock.release()
+
+    def _lookup(self, video_id: str) -> Path | None:
+        with self._index_guard:
+            index = self.index()
+            entry = index.notes.get(video_id)
+            if entry is None:
+                return None
+            path = self.inside(entry["path"])  # untrusted: a folder may have become a link since
+            if path is not None and stamp_of(path) == (entry.get("mtime"), entry.get("size")):
+                return path  # unchanged since it was verified: no need to read it
+            # Edited, moved or deleted by hand: verify the vault again (reads only what changed).
+            self._index, changed = sync_index(self.root, index)
+            self._index_dirty |= changed
+            entry = self._index.notes.get(video_id)
+            return self.inside(entry["path"]) if entry is not None else None
 
     def find_note(self, video_id: str) -> Path | None:
-        """Return the note file of this video if it exists."""
-        index = self.graph.load_index()
-        if index is None:
+        """Return the note file of this video if it exists (a lookup in the verified index)."""
+        try:
             if not self.root.is_dir():
                 return None  # reading never creates the vault
-            # No usable index (its hidden folder was not synced, or it is corrupt): rebuild it
-            # once, so a batch does not scan every note for every video.
-            index = self._fresh_index()
-        else:
-            entry = index.get(video_id)
-            if entry is not None:
-                path = self.inside(entry["path"])  # untrusted: the index may be hand-edited
-                record = self.read_record(path) if path is not None else None
-                if record is not None and record.video_id == video_id:
-                    return path
-                index = self._fresh_index()  # the user moved or deleted the file
-            elif self._index_is_stale(index):
-                # A note on disk the index does not know: absent from the index is not absent
-                # from the vault, and reprocessing would pay for the video again.
-                index = self._fresh_index()
-        entry = index.get(video_id)
-        path = self.inside(entry["path"]) if entry is not None else None
-        if path is None:
-            return None
-        record = self.read_record(path)
-        return path if record is not None and record.video_id == video_id else None
+        except OSError as exc:
+            raise vault_error_from_oserror(exc, self.root, "open") from exc
+        path = self._lookup(video_id)
+        self._save_index_if_free()
+        return path
 
     # -- writing -------------------------------------------------------------------------
 
@@ -368,20 +310,20 @@ class Vault:
             raise VaultError("a note needs a video id")
         title = clean_title(meta.title) or video_id
         base = safe_filename(title)
-        concepts = _unique_concepts(list(notes.concepts))
+        concepts = unique_concepts(list(notes.concepts))
         # Local time without an offset: what Obsidian reads as a Date & time property.
         now = datetime.now().replace(microsecond=0).isoformat()
-        graph = self.graph
         with self.lock():
             folder = self._subject_dir(subject)
-            # Its current files, even if the user moved them (find_note verifies and rescans).
-            old_note = self.find_note(video_id)
+            # Its current files, even if the user moved them (the lookup verifies and rescans).
+            old_note = self._lookup(video_id)
             old_record = self.read_record(old_note) if old_note is not None else None
             old_assess = old_record.assessment if old_record is not None else None
             # An update keeps the date the video was first studied and says when it changed.
             created = (old_record.created if old_record is not None else None) or now
             updated = now if old_record is not None else None
-            others = {vid: e["title"] for vid, e in graph.notes().items()}
+            with self._index_guard:
+                others = {vid: e["title"] for vid, e in self.index().notes.items()}
             stem = self._stem_for(video_id, base, folder, others, {old_note, old_assess})
             note_path = self.contained(folder / f"{stem}.md")
             assess_path = self.contained(folder / f"{stem}{ASSESSMENT_SUFFIX}.md")
@@ -408,9 +350,27 @@ class Vault:
             for stale in (old_note, old_assess if assessment is not None else None):
                 if stale is not None and stale.absolute() not in (note_path, assess_path):
                     self._remove_own(stale, video_id)
-            graph.add_note(video_id=video_id, title=title, path=note_path, subject=folder.name,
-                           concepts=concepts, assessment=assess_path if has_assessment else None)
+            self._record_written(video_id, note_path, text, assess_path if has_assessment else None)
         return written
+
+    def _record_written(self, video_id: str, note_path: Path, text: str, assessment: Path | None) -> None:
+        """Put a note just written into the index and save it (the vault lock is held)."""
+        record = record_from_text(note_path, text)
+        if record is None:  # pragma: no cover - render_note always writes a note's front matter
+            raise VaultError(f"could not record {note_path} in the index")
+        with self._index_guard:
+            index = self.index()
+            entry = entry_for(self.root, record, stamp_of(note_path), content_hash(text.encode("utf-8")))
+            old = index.notes.get(video_id)
+            if old is not None and old["path"] != entry["path"]:
+                index.others.pop(old["path"], None)
+            index.others.pop(entry["path"], None)
+            index.notes[video_id] = entry
+            stamp = stamp_of(assessment) if assessment is not None else None
+            if entry["assessment"] and stamp is not None:
+                index.others[entry["assessment"]] = [stamp[0], stamp[1], ""]
+            self._index_dirty = True
+            self._save_index()
 
     def _is_own(self, path: Path, video_id: str) -> bool:
         """True for a file inside the vault whose front matter says it is ours, for this video."""
@@ -430,9 +390,8 @@ class Vault:
         """Move the video's assessment to new (pointing at note_stem); False if old is not ours to move."""
         if not self._is_own(old, video_id):
             return False
-        try:
-            text = old.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        text = read_text(old)
+        if text is None:
             return False
         fixed = _retarget_assessment(text, note_stem)
         if old.absolute() == new.absolute():
@@ -447,7 +406,9 @@ class Vault:
         folder = record.path.parent
         new_note = self.contained(folder / f"{stem}.md")
         new_assess = self.contained(folder / f"{stem}{ASSESSMENT_SUFFIX}.md")
-        text = record.path.read_text(encoding="utf-8")
+        text = read_text(record.path)
+        if text is None:
+            raise VaultError(f"could not read {record.path}")
         meta, body = split_front_matter(text)
         if record.assessment is not None and self._move_assessment(record.assessment, new_assess, stem,
                                                                    record.video_id):
@@ -457,57 +418,145 @@ class Vault:
         self._unlink(record.path)
 
     def settle_names(self) -> int:
-        """Give every video whose title clashes with another's the ' (<id>)' suffix; return renames."""
-        records = self.iter_notes()
+        """Give every video whose title clashes with another's the ' (<id>)' suffix; return renames.
+
+        Decided from the index: only a note that is not already under the name it
+        should have is looked at on disk. Call with the vault lock held.
+        """
+        with self._index_guard:
+            notes = {vid: dict(e) for vid, e in self.index().notes.items() if not e.get("broken")}
         claims: dict[str, set[str]] = {}
-        for rec in records:
-            for key in _claims(safe_filename(rec.title)):
-                claims.setdefault(key, set()).add(rec.video_id)
-        ours = {r.path for r in records} | {r.assessment for r in records if r.assessment}
+        for vid, entry in notes.items():
+            for key in _claims(safe_filename(entry["title"])):
+                claims.setdefault(key, set()).add(vid)
+        ours = {self.root / e["path"] for e in notes.values()} | \
+            {self.root / e["assessment"] for e in notes.values() if e["assessment"]}
         renamed = 0
-        for rec in records:
-            base = safe_filename(rec.title)
-            clash = any(claims[k] - {rec.video_id} for k in _claims(base))
-            folder = rec.path.parent
-            want = _suffixed(base, rec.video_id)
-            if not clash:
-                # The plain name unless a file that is not one of our notes sits there.
-                blocked = [t for t in (folder / f"{base}.md", folder / f"{base}{ASSESSMENT_SUFFIX}.md")
-                           if t.exists() and t.absolute() not in ours]
-                want = base if not blocked else want
-            if rec.path.stem == want:
+        for vid, entry in sorted(notes.items(), key=lambda item: item[1]["path"]):
+            base = safe_filename(entry["title"])
+            clash = any(claims[k] - {vid} for k in _claims(base))
+            path = self.root / entry["path"]
+            want = _suffixed(base, vid) if clash else base
+            if path.stem == want:
                 continue
-            targets = [folder / f"{want}.md", folder / f"{want}{ASSESSMENT_SUFFIX}.md"]
-            if not all(self._may_replace(t, rec.video_id, {rec.path, rec.assessment}) for t in targets):
-                continue  # never overwrite another video's or the user's file
-            self._rename_note(rec, want)
-            renamed += 1
+            try:
+                renamed += self._settle_one(vid, path, base, want, clash, ours)
+            except (OSError, UnicodeDecodeError, ValueError, VaultError) as exc:
+                reason = exc.reason if isinstance(exc, VaultError) else f"{type(exc).__name__}: {exc}"
+                log.warning("could not rename %s: %s", entry["path"], reason)
+        if renamed:
+            with self._index_guard:
+                self._index, changed = sync_index(self.root, self.index())
+                self._index_dirty |= changed
         return renamed
 
-    def finalize(self, *, subject_only: bool = False) -> "LinkReport":
-        """Settle clashing names, rebuild the index and re-link the whole vault."""
-        from yt_study_buddy.vault.linker import LinkReport, link_vault
+    def _settle_one(self, vid: str, path: Path, base: str, want: str, clash: bool, ours: set[Path]) -> int:
+        folder = path.parent
+        if not clash:
+            # The plain name unless a file that is not one of our notes sits there.
+            blocked = [t for t in (folder / f"{base}.md", folder / f"{base}{ASSESSMENT_SUFFIX}.md")
+                       if t.exists() and t.absolute() not in ours]
+            want = base if not blocked else _suffixed(base, vid)
+        if path.stem == want:
+            return 0
+        record = self.read_record(path)
+        if record is None or record.video_id != vid or record.broken:
+            return 0
+        targets = [folder / f"{want}.md", folder / f"{want}{ASSESSMENT_SUFFIX}.md"]
+        if not all(self._may_replace(t, vid, {record.path, record.assessment}) for t in targets):
+            return 0  # never overwrite another video's or the user's file
+        self._rename_note(record, want)
+        return 1
 
-        if not self.root.is_dir():
-            return LinkReport()  # nothing written yet: don't create an empty vault
-        graph = self.graph
-        with self.lock():
+    def finalize(self, *, subject_only: bool = False, relink: bool = False) -> LinkReport:
+        """Settle clashing names and link what changed (every note with relink=True).
+
+        One note that can't be read, renamed or written is skipped with a warning;
+        the rest of the vault is linked. Raises VaultError only when the index
+        itself can't be saved.
+        """
+        try:
+            if not self.root.is_dir():
+                return LinkReport()  # nothing written yet: don't create an empty vault
+        except OSError as exc:
+            raise vault_error_from_oserror(exc, self.root, "open") from exc
+        state_path = self.hidden / LINKS_FILE
+        with self.lock(), self._index_guard:
+            # The files as they are now: the user may have edited, moved or deleted notes during the run.
+            self._index, changed = sync_index(self.root, self.index())
+            self._index_dirty |= changed
             renamed = self.settle_names()
-            graph.rebuild()
-            links = link_vault(self, graph, subject_only=subject_only)
-            stats = graph.get_stats()
-        return LinkReport(links=links, renamed=renamed, stats=stats)
+            index = self.index()
+            state = None if relink else load_state(state_path)
+            result = link_pass(self.root, index, state=state, subject_only=subject_only,
+                               write=lambda path, text: atomic_write_text(self.contained(path), text, root=self.root))
+            self._index_dirty |= result.index_changed
+            self._save_index()
+            if state is None or result.read or result.state.notes != state.notes:
+                save_state(state_path, result.state, root=self.root)
+            stats = index.stats()
+        return LinkReport(links=result.links, renamed=renamed, stats=stats, relinked=len(result.rewritten),
+                          skipped=result.skipped)
+
+    def finalize_quietly(self, *, subject_only: bool = False, relink: bool = False) -> LinkReport:
+        """Run finalize() without ever raising: the paid work is on disk and the summary must print.
+
+        A failure is logged (with its traceback when unexpected) and reported as no links.
+        """
+        try:
+            return self.finalize(subject_only=subject_only, relink=relink)
+        except VaultError as exc:
+            log.warning("cross-linking failed: %s", exc.reason)
+        except Exception:  # noqa: BLE001 - an internal error, logged as one
+            log.error("cross-linking failed (internal error)", exc_info=True)
+        return LinkReport()
+
+
+class KnowledgeGraph:
+    """The vault's index as the app reads it: notes, statistics, related notes."""
+
+    def __init__(self, vault: Vault):
+        self.vault = vault
+        self.path = vault.index_path
+
+    def _index(self) -> NoteIndex:
+        try:
+            if not self.vault.root.is_dir():
+                return NoteIndex()  # reading never creates the vault
+        except OSError as exc:
+            raise vault_error_from_oserror(exc, self.vault.root, "open") from exc
+        index = self.vault.index()
+        self.vault._save_index_if_free()
+        return index
+
+    def load_index(self) -> dict[str, dict] | None:
+        """Return the notes of the stored index file as it is (None when missing or corrupt)."""
+        stored = load_index(self.path)
+        return stored.notes if stored is not None else None
+
+    def notes(self) -> dict[str, dict]:
+        """Return video_id -> {title, path (relative), subject, concepts, assessment, ...}, verified."""
+        index = self._index()
+        with self.vault._index_guard:
+            return {vid: dict(entry) for vid, entry in index.notes.items()}
+
+    def rebuild(self) -> None:
+        """Verify every note again and save the index."""
+        self.vault.rebuild_index()
+
+    def get_stats(self) -> dict:
+        """Return {'total_notes', 'total_concepts', 'subjects': {name: count}}."""
+        return self._index().stats()
+
+    def related(self, video_id: str, *, subject_only: bool = False) -> list[tuple[str, list[str]]]:
+        """Return (other video_id, shared concepts) for notes sharing concepts, strongest first."""
+        return related_in(self.notes(), video_id, subject_only=subject_only)
 
 
 def _card_comments(note: Path | None) -> dict[str, str]:
     """The Spaced Repetition scheduling comments in a note about to be rewritten."""
-    if note is None:
-        return {}
-    try:
-        text = note.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return {}
-    return sr_comments(split_front_matter(text)[1])
+    text = read_text(note) if note is not None else None
+    return sr_comments(split_front_matter(text)[1]) if text is not None else {}
 
 
 class _VaultLock:
@@ -526,6 +575,22 @@ class _VaultLock:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+    def acquire_now(self) -> bool:
+        """Take the lock only if nobody holds it; True when taken (then call release)."""
+        import filelock
+
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return False
+        except OSError as exc:
+            raise vault_error_from_oserror(exc, self.path, "lock") from exc
+        return True
+
+    def release(self) -> None:
+        """Release a lock taken with acquire_now."""
         self._lock.release()
 
 

@@ -1,0 +1,106 @@
+"""The web Library reads the vault's index: no note read per rerun, no lock, no write; big vaults by neighbourhood."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import yt_study_buddy.vault.scan as scan
+from tests.vault.test_store import make_job
+from yt_study_buddy.vault.store import Vault
+from yt_study_buddy.webui.library import (
+    EDGES_PER_NOTE,
+    Library,
+    LibraryNote,
+    build_graph_dot,
+    folder_problem,
+    load_library,
+    neighbourhood,
+)
+
+
+def build(root: Path, count: int) -> Vault:
+    vault = Vault(root)
+    for i in range(count):
+        vault.write_note(**make_job(f"vid{i:08d}", f"Lecture {i}", subject=f"Course {i % 3}", assessment=False,
+                                    concepts=[f"topic {i}", f"topic {i + 1}", "everywhere"]))
+    vault.finalize()
+    return vault
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*") if p.is_file()}
+
+
+def test_reruns_read_no_note_and_the_cache_follows_the_index(tmp_path, monkeypatch):
+    vault = build(tmp_path, 12)
+    reads: list[str] = []
+    real = scan.read_bytes
+    monkeypatch.setattr(scan, "read_bytes", lambda path: reads.append(Path(path).name) or real(path))
+    first = load_library(tmp_path)
+    assert len(first.notes) == 12 and first.stats["total_notes"] == 12
+    assert reads == []  # the index is trusted by stat: no note opened
+    assert load_library(tmp_path) is first  # a rerun with an unchanged index: the same object
+    vault.write_note(**make_job("vidnew00001", "New lecture", subject="Course 0", concepts=["topic 4"]))
+    again = load_library(tmp_path)
+    assert again is not first and len(again.notes) == 13 and reads == []
+
+
+def test_browsing_never_writes_and_never_waits_for_the_vault_lock(tmp_path):
+    vault = build(tmp_path, 5)
+    (tmp_path / ".study-buddy" / "index.json").unlink()  # even a repair is not written by the page
+    before = snapshot(tmp_path)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with vault.lock():
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    held.wait(10)
+    try:
+        start = time.perf_counter()
+        library = load_library(tmp_path)
+        assert time.perf_counter() - start < 5  # did not wait for the batch's lock (held 30 s)
+    finally:
+        release.set()
+        holder.join()
+    assert len(library.notes) == 5
+    assert snapshot(tmp_path) == before
+
+
+def test_an_inaccessible_folder_gives_a_message(tmp_path, monkeypatch):
+    assert folder_problem(tmp_path) is None and folder_problem(tmp_path / "not yet") is None
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    assert "is a file" in folder_problem(tmp_path / "file")
+
+    def denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "is_dir", denied)
+    monkeypatch.setattr(Path, "exists", denied)
+    assert "Permission denied" in folder_problem(tmp_path)
+    assert load_library(tmp_path).notes == []
+
+
+def test_a_big_vault_is_drawn_as_a_notes_neighbourhood(tmp_path):
+    notes = [LibraryNote(f"v{i:04d}", f"Note {i}", f"S{i % 20}", tmp_path / f"{i}.md",
+                         concepts=[f"c{i}", f"c{i + 1}", f"c{i + 2}", "common"]) for i in range(2000)]
+    library = Library(notes, {})
+    around = neighbourhood(library, "v1000")
+    assert around == neighbourhood(notes, "v1000")
+    assert around[0].video_id == "v1000" and 5 <= len(around) <= 40
+    assert {n.video_id for n in around} >= {"v0999", "v1001", "v0998", "v1002"}
+    dot = build_graph_dot(around, focus="v1000", universe=library)
+    assert 'fillcolor="#ffe9a8"' in dot and dot.count(" -- ") <= EDGES_PER_NOTE * len(around)
+    # "common" is held by every note: it joins nothing (no picture where everything touches everything)
+    assert 'label="common"' not in dot
+
+
+def test_graph_edges_are_capped_per_note(tmp_path):
+    notes = [LibraryNote(f"v{i}", f"Note {i}", "S", tmp_path / f"{i}.md", concepts=["x", "y"]) for i in range(30)]
+    dot = build_graph_dot(notes)
+    assert 0 < dot.count(" -- ") <= EDGES_PER_NOTE * 30
