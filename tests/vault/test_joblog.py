@@ -137,3 +137,19 @@ def test_threads_appending_lose_nothing(tmp_path):
     for t in threads:
         t.join()
     assert len(log.read()) == 200 and len(log.latest_by_video()) == 200
+
+
+def test_reading_an_unchanged_log_again_does_not_reread_the_file(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    log = JobLog(Vault(tmp_path))
+    log.append({"video_id": "a", "status": "ok"})
+    reads: list[Path] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real(self))
+    first = log.read()
+    assert log.read() == first and log.latest_by_video() == {"a": first[0]} and len(reads) == 1
+    first[0]["status"] = "changed by the caller"
+    assert log.read()[0]["status"] == "ok"  # callers get their own copies
+    log.append({"video_id": "b", "status": "failed"})
+    assert [r["video_id"] for r in log.read()] == ["a", "b"] and len(reads) == 2

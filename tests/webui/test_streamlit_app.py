@@ -28,9 +28,10 @@ from yt_study_buddy.webui.library import (
     LibraryNote,
     build_graph_dot,
     dot_quote,
+    load_library,
+    read_note,
     read_note_body,
     safe_markdown,
-    scan_library,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -150,26 +151,27 @@ def test_graph_dot_caps_the_number_of_notes(tmp_path):
     assert "n3 [" in dot and "n4 [" not in dot
 
 
-def test_scan_library_pairs_notes_with_assessments_and_skips_hidden_files(tmp_path):
+def test_load_library_pairs_notes_with_assessments_and_skips_hidden_files(tmp_path):
     def write(rel: str, front: str, body: str = "body\n") -> None:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"---\n{front}---\n\n{body}", encoding="utf-8")
 
     write("Biology/Cells.md", "type: study-note\ntitle: Cells\nvideo_id: v1\nsubject: Biology\n"
-          "url: https://youtu.be/v1\ntags: [study-notes, subject/biology, mitosis]\n", "# Cells\n")
+          "url: https://youtu.be/v1\nconcepts: [mitosis]\nassessment: Cells - Assessment.md\n", "# Cells\n")
     write("Biology/Cells - Assessment.md", "type: assessment\ntitle: Cells - Assessment\nvideo_id: v1\n")
     write("Art/Colour.md", "type: study-note\ntitle: Colour\nvideo_id: v2\nsubject: Art\n")
     write(".study-buddy/uploads/x.md", "type: study-note\ntitle: Hidden\nvideo_id: v3\n")
     write("Art/My own page.md", "title: not ours\n")
     (tmp_path / "Art" / "plain.md").write_text("no front matter", encoding="utf-8")
-    notes = scan_library(tmp_path)
+    notes = load_library(tmp_path).notes
     assert [(n.subject, n.title, n.video_id) for n in notes] == [("Art", "Colour", "v2"), ("Biology", "Cells", "v1")]
     cells = notes[1]
     assert cells.assessment == tmp_path / "Biology" / "Cells - Assessment.md" and notes[0].assessment is None
-    assert cells.concepts == ["mitosis"] and cells.url == "https://youtu.be/v1"
+    assert cells.concepts == ["mitosis"] and read_note(cells.path)[0]["url"] == "https://youtu.be/v1"
     assert read_note_body(cells.path) == "# Cells\n"
-    assert scan_library(tmp_path / "missing") == []
+    assert load_library(tmp_path / "missing").notes == []
+    assert not (tmp_path / ".study-buddy" / "index.json").exists()  # browsing never writes
 
 
 def test_save_uploads_keeps_files_inside_the_folder_with_safe_names(tmp_path):

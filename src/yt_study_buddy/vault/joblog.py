@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,10 @@ FORBIDDEN_KEY = re.compile(
 )
 #: Longest string value kept; longer ones (a pasted transcript, a huge error page) are cut.
 MAX_TEXT = 2000
+# Records already parsed, by log file and (inode, mtime, size): a page that shows the log on
+# every rerun reads it once per change, not three times per rerun.
+_parsed: dict[str, tuple[tuple[int, int, int], list[dict]]] = {}
+_parsed_lock = threading.Lock()
 
 
 def _clean(value: Any, path: str = "") -> Any:
@@ -88,6 +93,12 @@ class JobLog:
     def read(self) -> list[dict]:
         """Return every readable record, oldest first; torn or garbled lines are skipped."""
         try:
+            info = os.stat(self.path)
+            stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+            with _parsed_lock:
+                cached = _parsed.get(str(self.path))
+            if cached is not None and cached[0] == stamp:
+                return [dict(r) for r in cached[1]]
             data = self.path.read_bytes()
         except FileNotFoundError:
             return []
@@ -103,6 +114,9 @@ class JobLog:
                 continue
             if isinstance(item, dict):
                 records.append(item)
+        if len(data) == stamp[2]:  # not appended to while it was read
+            with _parsed_lock:
+                _parsed[str(self.path)] = (stamp, [dict(r) for r in records])
         return records
 
     def latest_by_video(self) -> dict[str, dict]:

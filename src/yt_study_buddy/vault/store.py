@@ -186,10 +186,20 @@ class Vault:
         return None
 
     def iter_notes(self) -> list[NoteRecord]:
-        """Return every study note in the vault, sorted by path (one per video id; reads every note)."""
-        index, _ = sync_index(self.root, load_index(self.index_path), trust_stamps=False)
-        records = (self.read_record(self.root / e["path"]) for e in index.notes.values())
-        return sorted((r for r in records if r is not None), key=lambda r: self.relative(r.path))
+        """Return every study note in the vault, sorted by path (one per video id), from the verified index.
+
+        Verified by stat: only files changed since the index last saw them are read.
+        The records carry no ``created`` (read the file for that).
+        """
+        with self._index_guard:
+            self._index, changed = sync_index(self.root, self.index())
+            self._index_dirty |= changed
+            entries = sorted(self._index.notes.items(), key=lambda item: item[1]["path"])
+        return [NoteRecord(video_id=vid, title=e["title"], path=self.root / e["path"], subject=e["subject"],
+                           concepts=list(e["concepts"]),
+                           assessment=self.root / e["assessment"] if e["assessment"] else None,
+                           broken=bool(e.get("broken")))
+                for vid, e in entries]
 
     # -- the index -----------------------------------------------------------------------
 

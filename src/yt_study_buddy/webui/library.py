@@ -1,33 +1,52 @@
 """Stage webui: read the vault for the web app: notes by subject, safe markdown, the graph as DOT text.
 
-Standard library plus ``render`` only; nothing here calls Streamlit, so it is
-tested directly. Reading is read-only: browsing a vault never writes to it.
+Nothing here calls Streamlit, so it is tested directly. Browsing is read-only
+and lock-free: the notes come from the vault's index (verified by stat, cached
+by the index file's mtime and size, so a rerun reads no note at all); only the
+note being read is opened. Nothing is ever written, and a batch finishing in
+the background never makes the page wait.
+
+A big vault is not one picture: up to ``MAX_GRAPH_NOTES`` notes (a subject)
+are drawn whole, and beyond that the neighbourhood of the chosen note. Edges
+come from the concept index (no comparison of every pair), at most
+``EDGES_PER_NOTE`` of the strongest per note.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from dataclasses import dataclass, field
-from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from yt_study_buddy.vault.render import ASSESSMENT_TYPE, NOTE_TYPE, split_front_matter
+from yt_study_buddy.vault.index import NoteIndex, concept_key, holders_of, load_index, related_in
+from yt_study_buddy.vault.render import split_front_matter
+from yt_study_buddy.vault.scan import read_text, stamp_of, sync_index, walk_markdown
+from yt_study_buddy.vault.store import HIDDEN_DIR, INDEX_FILE
 
 __all__ = [
     "LibraryNote",
-    "scan_library",
-    "merge_concepts",
+    "Library",
+    "load_library",
+    "folder_problem",
+    "neighbourhood",
+    "read_note",
     "read_note_body",
     "safe_markdown",
     "dot_quote",
     "build_graph_dot",
     "MAX_GRAPH_NOTES",
+    "EDGES_PER_NOTE",
 ]
 
 #: Beyond this many notes the picture is unreadable and slow to lay out in the browser.
 MAX_GRAPH_NOTES = 150
-_MAX_NOTE_BYTES = 5 * 1024 * 1024
+#: Each note keeps its strongest links in the picture: a shared common word must not draw a hairball.
+EDGES_PER_NOTE = 6
+#: The neighbourhood of a note: the note, its related notes, and theirs, up to this many.
+NEIGHBOURHOOD_NOTES = 40
 
 # An HTML tag, comment, declaration or processing instruction as CommonMark sees one.
 _RAW_HTML = re.compile(r"<(?=[A-Za-z/!?])")
@@ -52,71 +71,86 @@ class LibraryNote:
     concepts: list[str] = field(default_factory=list)
 
 
-def _read_text(path: Path) -> str | None:
+@dataclass
+class Library:
+    """The notes of a vault as the index knows them, with the index's statistics."""
+
+    notes: list[LibraryNote]
+    stats: dict[str, Any]
+    _concepts: tuple[dict, dict] | None = field(default=None, repr=False)
+
+    def concept_index(self) -> tuple[dict[str, dict], dict[str, list[str]]]:
+        """Return (video_id -> entry, concept -> holders) over every note, built once."""
+        if self._concepts is None:
+            entries = _entries(self.notes)
+            self._concepts = (entries, holders_of(entries))
+        return self._concepts
+
+
+_cache: dict[str, tuple[object, Library]] = {}
+_cache_lock = threading.Lock()
+
+
+def folder_problem(root: str | Path) -> str | None:
+    """Return why the output folder can't be read (a permission error, a file in the way), or None."""
     try:
-        if path.stat().st_size > _MAX_NOTE_BYTES:
-            return None
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
+        path = Path(root)
+        if not path.exists():
+            return None  # no notes yet: not a problem
+        if not path.is_dir():
+            return f"{root} is a file, not a folder: choose another output folder."
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        return f"Cannot open {root}: {exc.strerror or type(exc).__name__}. Choose another output folder."
+    return None
 
 
-def _tags(meta: Mapping[str, Any]) -> list[str]:
-    tags = meta.get("tags") or []
-    if not isinstance(tags, list):
-        return []
-    # The generic tags say what kind of file it is, not what it is about.
-    return [str(t) for t in tags if str(t) not in ("study-notes", "assessment") and not str(t).startswith("subject/")]
+def _library(root: Path, index: NoteIndex) -> Library:
+    notes = [LibraryNote(video_id=vid, title=e["title"], subject=e["subject"], path=root / e["path"],
+                         assessment=root / e["assessment"] if e["assessment"] else None,
+                         concepts=list(e["concepts"]))
+             for vid, e in index.notes.items()]
+    notes.sort(key=lambda n: (n.subject.casefold(), n.title.casefold(), n.video_id))
+    return Library(notes, index.stats())
 
 
-def scan_library(root: str | Path) -> list[LibraryNote]:
-    """Return the vault's notes (by front matter type), sorted by subject then title."""
+def load_library(root: str | Path) -> Library:
+    """Return the vault's notes from its index: no lock, no write, cached while the index file is unchanged.
+
+    Without an index (a vault from elsewhere, a deleted hidden folder) the notes
+    are read once and cached while no markdown file changes.
+    """
     base = Path(root)
-    if not base.is_dir():
-        return []
-    notes: dict[str, LibraryNote] = {}
-    assessments: dict[str, Path] = {}
-    for path in sorted(base.rglob("*.md")):
-        rel = path.relative_to(base)
-        # Hidden folders hold the index, caches and uploads, not notes.
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        text = _read_text(path)
-        if text is None:
-            continue
-        meta, _ = split_front_matter(text)
-        kind = meta.get("type")
-        video_id = str(meta.get("video_id") or "")
-        if not video_id:
-            continue
-        if kind == ASSESSMENT_TYPE:
-            assessments.setdefault(video_id, path)
-        elif kind == NOTE_TYPE and video_id not in notes:
-            subject = str(meta.get("subject") or (rel.parts[0] if len(rel.parts) > 1 else ""))
-            notes[video_id] = LibraryNote(
-                video_id=video_id, title=str(meta.get("title") or path.stem), subject=subject,
-                path=path, url=str(meta.get("url") or ""), channel=str(meta.get("channel") or ""),
-                concepts=_tags(meta))
-    for video_id, note in notes.items():
-        note.assessment = assessments.get(video_id)
-    return sorted(notes.values(), key=lambda n: (n.subject.casefold(), n.title.casefold(), n.video_id))
+    if folder_problem(base) is not None or not base.is_dir():
+        return Library([], {})
+    index_file = base / HIDDEN_DIR / INDEX_FILE
+    stamp = stamp_of(index_file)
+    stored = load_index(index_file) if stamp is not None else None
+    key: object = ("index", stamp) if stored is not None else ("files", tuple(sorted(walk_markdown(base).items())))
+    with _cache_lock:
+        cached = _cache.get(str(base))
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    # Verified by stat, in memory only: a file changed since the index was saved is read, nothing else.
+    index, _ = sync_index(base, stored)
+    library = _library(base, index)
+    with _cache_lock:
+        _cache[str(base)] = (key, library)
+    return library
 
 
-def merge_concepts(notes: Iterable[LibraryNote], graph_notes: Mapping[str, Mapping[str, Any]]) -> None:
-    """Take each note's concepts from the knowledge graph index when it has them."""
-    for note in notes:
-        entry = graph_notes.get(note.video_id) or {}
-        concepts = entry.get("concepts") if isinstance(entry, Mapping) else None
-        if concepts:
-            note.concepts = [str(c) for c in concepts]
+def read_note(path: str | Path) -> tuple[dict[str, Any], str]:
+    """Return (front matter, markdown body) of a note; ({}, '') when it can't be read."""
+    text = read_text(Path(path))
+    if text is None:
+        return {}, ""
+    return split_front_matter(text)
 
 
 def read_note_body(path: str | Path) -> str:
     """Return a note's markdown without its front matter ('' when unreadable)."""
-    text = _read_text(Path(path))
-    if text is None:
-        return ""
-    return split_front_matter(text)[1]
+    return read_note(path)[1]
 
 
 def _escape_inline(text: str) -> str:
@@ -204,8 +238,58 @@ def _label(text: str, width: int = 28) -> str:
     return '"' + "\\n".join(_dot_escape(line) for line in shown) + '"'
 
 
-def build_graph_dot(notes: Iterable[LibraryNote], max_notes: int = MAX_GRAPH_NOTES) -> str:
-    """Return a DOT graph: notes as boxes grouped by subject, joined where they share concepts."""
+def _entries(notes: Iterable[LibraryNote]) -> dict[str, dict]:
+    return {n.video_id: {"path": f"{n.subject}/{n.title}/{n.video_id}", "subject": n.subject,
+                         "concepts": list(n.concepts)} for n in notes}
+
+
+def _universe(notes: Iterable[LibraryNote] | Library) -> tuple[dict[str, dict], dict[str, list[str]]]:
+    if isinstance(notes, Library):
+        return notes.concept_index()
+    entries = _entries(notes)
+    return entries, holders_of(entries)
+
+
+def neighbourhood(notes: Iterable[LibraryNote] | Library, video_id: str,
+                  limit: int = NEIGHBOURHOOD_NOTES) -> list[LibraryNote]:
+    """Return the note, the notes related to it, and theirs (strongest first), at most limit notes."""
+    by_id = {n.video_id: n for n in (notes.notes if isinstance(notes, Library) else notes)}
+    if video_id not in by_id:
+        return []
+    entries, holders = _universe(notes if isinstance(notes, Library) else list(by_id.values()))
+    chosen, frontier = [video_id], [video_id]
+    while frontier and len(chosen) < limit:
+        nxt = []
+        for vid in frontier:
+            for other, _ in related_in(entries, vid, holders=holders)[:EDGES_PER_NOTE * 2]:
+                if other not in chosen and len(chosen) < limit:
+                    chosen.append(other)
+                    nxt.append(other)
+        frontier = nxt
+    return [by_id[vid] for vid in chosen]
+
+
+def _edges(chosen: list[LibraryNote], universe: Library | None) -> dict[tuple[int, int], list[str]]:
+    """Return (i, j) -> shared concepts for each note's strongest links among the chosen, from the concept index."""
+    entries, holders = _universe(universe if universe is not None else chosen)
+    position = {note.video_id: i for i, note in enumerate(chosen)}
+    edges: dict[tuple[int, int], list[str]] = {}
+    for note in chosen:
+        if note.video_id not in entries:
+            continue
+        related = [(o, shared) for o, shared in related_in(entries, note.video_id, holders=holders) if o in position]
+        for other, shared in related[:EDGES_PER_NOTE]:
+            a, b = sorted((position[note.video_id], position[other]))
+            edges[(a, b)] = sorted({concept_key(c) for c in shared})
+    return dict(sorted(edges.items()))
+
+
+def build_graph_dot(notes: Iterable[LibraryNote], max_notes: int = MAX_GRAPH_NOTES, focus: str | None = None,
+                    universe: Library | None = None) -> str:
+    """Return a DOT graph: notes as boxes grouped by subject, joined where they share concepts.
+
+    With ``universe`` (the whole library), a concept too common in the vault joins nothing.
+    """
     chosen = list(notes)[:max_notes]
     ids = {note.video_id: f"n{i}" for i, note in enumerate(chosen)}
     lines = ["graph knowledge {",
@@ -219,14 +303,11 @@ def build_graph_dot(notes: Iterable[LibraryNote], max_notes: int = MAX_GRAPH_NOT
         lines.append(f"  subgraph cluster_{number} {{")
         lines.append(f"    label={dot_quote(subject)}; style=rounded; color=\"#c5cfdd\";")
         for note in members:
-            lines.append(f"    {ids[note.video_id]} [label={_label(note.title)}, tooltip={dot_quote(note.title)}];")
+            extra = ', fillcolor="#ffe9a8"' if note.video_id == focus else ""
+            lines.append(f"    {ids[note.video_id]} [label={_label(note.title)}, tooltip={dot_quote(note.title)}{extra}];")
         lines.append("  }")
-    for a, b in combinations(chosen, 2):
-        shared = sorted({c.casefold() for c in a.concepts} & {c.casefold() for c in b.concepts})
-        if not shared:
-            continue
+    for (a, b), shared in _edges(chosen, universe).items():
         label = dot_quote(", ".join(shared[:2]) + (f" +{len(shared) - 2}" if len(shared) > 2 else ""))
-        lines.append(f"  {ids[a.video_id]} -- {ids[b.video_id]} [label={label}, penwidth={min(1 + len(shared) * 0.5, 4):.1f}];")
+        lines.append(f"  n{a} -- n{b} [label={label}, penwidth={min(1 + len(shared) * 0.5, 4):.1f}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
-

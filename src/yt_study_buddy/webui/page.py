@@ -36,7 +36,17 @@ from yt_study_buddy.webui.jobs import (
     read_uploaded_list,
     save_caption_uploads,
 )
-from yt_study_buddy.webui.library import build_graph_dot, merge_concepts, read_note_body, safe_markdown, scan_library
+from yt_study_buddy.webui.library import (
+    MAX_GRAPH_NOTES,
+    Library,
+    build_graph_dot,
+    folder_problem,
+    load_library,
+    neighbourhood,
+    read_note,
+    read_note_body,
+    safe_markdown,
+)
 
 __all__ = ["main", "Options", "DEFAULT_OUTPUT", "RUNNER_KEY", "runners"]
 
@@ -251,7 +261,7 @@ def process_tab(options: Options) -> None:
 
 
 def _open_vault_app(options: Options) -> YouTubeStudyNotes | None:
-    if not options.output.is_dir():
+    if folder_problem(options.output) is not None or not options.output.is_dir():
         return None
     try:
         return make_app(Options(parallel=False, workers=1, subject=None, assessments=False,
@@ -264,20 +274,19 @@ def _open_vault_app(options: Options) -> YouTubeStudyNotes | None:
 
 def library_tab(options: Options) -> None:
     """Browse notes by subject, read one with its assessment, see the knowledge graph."""
-    notes = scan_library(options.output)
+    problem = folder_problem(options.output)
+    if problem:
+        st.error(problem)
+        return
+    library = load_library(options.output)  # the index, cached by its mtime: no note read, no lock
+    notes = library.notes
     if not notes:
         st.info(f"No notes in {options.output} yet: process some videos first.")
         return
-    app = _open_vault_app(options)
-    stats: dict[str, Any] = {}
-    if app is not None:
-        try:
-            merge_concepts(notes, app.knowledge_graph.notes())
-            stats = dict(app.knowledge_graph.get_stats() or {})
-        except StudyBuddyError as exc:
-            st.warning(f"Knowledge graph unavailable: {redact(exc.reason)}")
     subjects = sorted({n.subject for n in notes}, key=str.casefold)
-    counts = {s: sum(1 for n in notes if n.subject == s) for s in subjects}
+    counts: dict[str, int] = {}
+    for n in notes:
+        counts[n.subject] = counts.get(n.subject, 0) + 1
     choice = st.selectbox("Subject", [_ALL_SUBJECTS, *subjects], key="library_subject",
                           format_func=lambda s: s if s == _ALL_SUBJECTS else f"{s} ({counts[s]})")
     shown = notes if choice == _ALL_SUBJECTS else [n for n in notes if n.subject == choice]
@@ -288,35 +297,37 @@ def library_tab(options: Options) -> None:
     read, test, graph = st.tabs(["Notes", "Assessment", "Knowledge graph"])
     with read:
         if note is not None:
-            if note.url.startswith(("https://", "http://")):
-                st.caption(f"Subject: {note.subject} · [Watch the video]({note.url})")
+            meta, body = read_note(note.path)
+            url = str(meta.get("url") or "")
+            if url.startswith(("https://", "http://")):
+                st.caption(f"Subject: {note.subject} · [Watch the video]({url})")
             else:
                 st.caption(f"Subject: {note.subject} · from a caption file")
-            st.markdown(safe_markdown(read_note_body(note.path)))
+            st.markdown(safe_markdown(body) if body else "*This note can't be read (moved or deleted?).*")
     with test:
         if note is None or note.assessment is None:
             st.info("No assessment for this note.")
         else:
             st.markdown(safe_markdown(read_note_body(note.assessment)))
     with graph:
-        graph_section(notes, shown, stats)
+        graph_section(library, shown, note)
 
 
-def graph_section(notes: list[Any], shown: list[Any], stats: dict[str, Any]) -> None:
-    """The knowledge graph's numbers and its picture (notes joined by shared concepts)."""
-    numbers: dict[str, Any] = {}
-    if stats:
-        numbers = {"Notes": stats.get("total_notes"), "Concepts": stats.get("total_concepts")}
-        if isinstance(stats.get("subjects"), dict):
-            numbers["Subjects"] = len(stats["subjects"])
-        numbers = {k: v for k, v in numbers.items() if isinstance(v, int)}
-    if not numbers:
-        numbers = {"Notes": len(notes), "Subjects": len({n.subject for n in notes}),
-                   "Concepts": len({c.casefold() for n in notes for c in n.concepts})}
+def graph_section(library: Library, shown: list[Any], note: Any) -> None:
+    """The knowledge graph's numbers and its picture: the subject, or the chosen note's neighbourhood."""
+    stats = library.stats
+    numbers = {"Notes": stats.get("total_notes"), "Concepts": stats.get("total_concepts"),
+               "Subjects": len(stats.get("subjects") or {})}
     for column, (name, value) in zip(st.columns(len(numbers)), numbers.items()):
         column.metric(name, value)
-    st.graphviz_chart(build_graph_dot(shown))
-    st.caption("Notes are joined where they share concepts; the labels name shared concepts.")
+    if len(shown) <= MAX_GRAPH_NOTES:
+        st.graphviz_chart(build_graph_dot(shown, focus=note.video_id if note else None, universe=library))
+        st.caption("Notes are joined where they share concepts; the labels name shared concepts.")
+    elif note is not None:
+        around = neighbourhood(library, note.video_id)
+        st.graphviz_chart(build_graph_dot(around, focus=note.video_id, universe=library))
+        st.caption(f"{len(shown)} notes are too many for one picture: this is “{note.title}” and the notes "
+                   "around it (choose a subject or another note to move).")
 
 
 def logs_tab(options: Options) -> None:
