@@ -5,7 +5,9 @@ Each check gives one line: ok, warn or fail, what was found, and the fix.
 blocking, Tor down with ``--tor``, a rejected key, an unusable cookies file);
 ``warn`` for what makes them weaker (an old yt-dlp, no JavaScript runtime, no
 Claude key). No secret is ever part of a line, and no LLM SDK is imported:
-the key is checked with one free ``GET /v1/models`` through requests.
+the key is checked with one free ``GET /v1/models`` through requests; with
+``--engine openai`` the same request asks the OpenAI-compatible server whether
+it runs and serves the model.
 """
 
 from __future__ import annotations
@@ -207,6 +209,44 @@ def _claude(settings: Settings, engine: str, timeout: float) -> Check:
                  "try again later")
 
 
+def _model_server(settings: Settings, base_url: str | None, model: str | None, timeout: float) -> Check:
+    """The OpenAI-compatible server of --engine openai: running, key accepted, the model served."""
+    import requests
+
+    from yt_study_buddy.notes.openai_server import server_label
+
+    base = (base_url or settings.openai_base_url or "https://api.openai.com/v1").rstrip("/")
+    label = server_label(base)
+    model = model or settings.openai_model
+    key = settings.openai_api_key
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = requests.get(f"{base}/models", headers=headers, timeout=timeout)
+    except requests.ConnectionError:
+        return Check("model server", FAIL, f"nothing answers at {label}",
+                     "is the server running? (e.g. `ollama serve`), or fix --base-url / OPENAI_BASE_URL")
+    except requests.RequestException as exc:
+        return Check("model server", FAIL, f"{label} did not answer ({type(exc).__name__})",
+                     "check the network or --base-url / OPENAI_BASE_URL")
+    if response.status_code in (401, 403):
+        return Check("model server", FAIL, f"{label} rejected the API key (HTTP {response.status_code})",
+                     "check OPENAI_API_KEY")
+    if response.status_code != 200:
+        return Check("model server", WARN, f"{label} does not list its models "
+                     f"(HTTP {response.status_code})", "check --base-url (most servers end in /v1)")
+    try:
+        ids = sorted(str(m.get("id")) for m in response.json().get("data", []) if isinstance(m, dict))
+    except (ValueError, AttributeError):
+        ids = []
+    if model and ids and model not in ids and f"{model}:latest" not in ids:
+        return Check("model server", FAIL, f"{label} has no model {model!r}; it has: {', '.join(ids[:20])}",
+                     "name one with --model (or pull it, e.g. `ollama pull NAME`)")
+    if not model and len(ids) != 1:
+        return Check("model server", FAIL, f"no model named; {label} has: {', '.join(ids[:20]) or 'none'}",
+                     "name one with --model or YT_STUDY_BUDDY_OPENAI_MODEL")
+    return Check("model server", OK, f"{label} serves {model or ids[0]}")
+
+
 # --------------------------------------------------------------------------- vault
 
 def _vault(output: str | Path) -> Check:
@@ -231,14 +271,31 @@ def _vault(output: str | Path) -> Check:
     return Check("vault", OK, f"{vault.root} is writable")
 
 
+def _engine(settings: Settings, engine: str, base_url: str | None, model: str | None,
+            timeout: float) -> Check:
+    from yt_study_buddy.errors import InputError
+    from yt_study_buddy.notes.choice import choose_engine
+
+    try:
+        name = choose_engine(engine, settings, base_url).name
+    except InputError as exc:
+        name = "claude" if engine == "claude" else ""
+        if not name:
+            return Check("engine", FAIL, exc.reason, "fix the engine flags or settings")
+    if name == "openai":
+        return _model_server(settings, base_url, model, timeout)
+    return _claude(settings, engine, timeout)
+
+
 def run_doctor(*, output: str | Path = "notes", settings: Settings | None = None, engine: str = "auto",
                tor: bool = False, tor_config: Any = None, proxy: str | None = None,
                cookies: str | Path | None = None, timeout: float = 15.0,
-               today: date | None = None) -> list[Check]:
+               today: date | None = None, base_url: str | None = None,
+               model: str | None = None) -> list[Check]:
     """Run every check once, in the order a user should fix them."""
     settings = settings or load_settings()
     checks = [_python(), _packages(), _ytdlp_age(today or date.today()), _js_runtime()]
     checks += _network(settings, tor=tor, tor_config=tor_config, proxy=proxy, cookies=cookies,
                        timeout=timeout)
-    checks += [_claude(settings, engine, timeout), _vault(output)]
+    checks += [_engine(settings, engine, base_url, model, timeout), _vault(output)]
     return checks

@@ -9,11 +9,11 @@ __all__ = ["run_doctor_cli"]
 
 
 def run_doctor_cli(args: argparse.Namespace, tor_config: Any, out: TextIO) -> int:
-    """Run the doctor with the flags given (-o, --engine, --tor, --proxy, --cookies) and print it."""
+    """Run the doctor with the flags given (-o, --engine, --base-url, --model, --tor, --proxy, --cookies) and print it."""
     from yt_study_buddy.doctor import run_doctor
 
     checks = run_doctor(output=args.output, engine=args.engine, tor=args.tor, tor_config=tor_config,
-                        proxy=args.proxy, cookies=args.cookies)
+                        proxy=args.proxy, cookies=args.cookies, base_url=args.base_url, model=args.model)
     for check in checks:
         print(check.line(), file=out)
     failed = [c.name for c in checks if c.status == "fail"]
