@@ -378,3 +378,12 @@ def test_local_servers_cost_nothing_and_openais_models_are_priced(fake_openai):
     usage = {"input_tokens": 1_000_000, "cache_read_input_tokens": 1_000_000, "output_tokens": 1_000_000}
     assert table.estimate("gpt-4.1-mini-2025-04-14", usage).usd == pytest.approx(0.40 + 0.10 + 1.60)
     assert table.estimate("gpt-4o-mini", usage).usd < table.estimate("gpt-4o", usage).usd
+
+
+def test_a_password_in_the_server_url_never_shows(fake_openai):
+    from yt_study_buddy.config import redact
+
+    url = fake_openai.base_url.replace("http://", "http://me:url-secret-pw@")
+    engine = OpenAIEngine(base_url=url, model="llama3.2")
+    assert "url-secret-pw" not in engine.server
+    assert redact(f"failed at {url}") == f"failed at {url.replace('url-secret-pw', '***')}"

@@ -29,6 +29,7 @@ import re
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence, TypeVar
+from urllib.parse import urlsplit
 
 from yt_study_buddy.batch.limits import ServiceLimits
 from yt_study_buddy.config import redact, register_secret
@@ -257,6 +258,7 @@ class OpenAIEngine(LLMPartCalls):
         if problem:
             raise InputError(problem)
         register_secret(api_key)
+        register_secret(urlsplit(self.base_url).password)  # a proxy-style user:pass@host URL
         self.model = model or (DEFAULT_OPENAI_MODEL if is_openai_host(self.base_url) else None)
         self.limits = limits or ServiceLimits()
         self.max_tokens = max_tokens
