@@ -4,7 +4,12 @@ vaults below it, a read-only disk, leftovers of a crash, a second run on the sam
 from __future__ import annotations
 
 import errno
+import json
 import os
+import socket
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +19,9 @@ from tests.test_pipeline import add_videos, make_app, vid
 from yt_study_buddy import YouTubeStudyNotes
 from yt_study_buddy.cli.command import main
 from yt_study_buddy.errors import InputError
+from yt_study_buddy.models import ResultStatus
+from yt_study_buddy.sources.inputs import Entry
+from yt_study_buddy.vault.leases import Leases
 from yt_study_buddy.vault.store import HIDDEN_DIR
 
 
@@ -172,3 +180,67 @@ def test_stale_temp_files_of_a_crash_are_removed_at_start(tmp_path):
     assert report.ok, [r.error for r in report.results]
     assert [p for p in stale if p.exists()] == []
     assert [p for p in kept if not p.exists()] == []
+
+
+# -- point 13: two runs on one vault never pay twice for the same video -------------------------------
+
+
+def run_together(apps, urls) -> list:
+    gate = threading.Barrier(len(apps))
+    reports: list = [None] * len(apps)
+
+    def work(i):
+        gate.wait()
+        reports[i] = apps[i].process_urls(urls)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(apps))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return reports
+
+
+def test_two_runs_with_overlapping_lists_pay_once_per_video(tmp_path, fake_youtube, fake_anthropic):
+    urls = add_videos(fake_youtube, 3)
+    make_app(tmp_path, fake_youtube, fake_anthropic, name="alone").process_urls(urls)
+    one_run = len(fake_anthropic.requests)
+    fake_anthropic.latency = 0.2
+    apps = [make_app(tmp_path, fake_youtube, fake_anthropic, parallel=True, max_workers=3) for _ in range(2)]
+    reports = run_together(apps, urls)
+    assert all(r.ok for r in reports), [[x.error for x in r.results] for r in reports]
+    assert len(fake_anthropic.requests) - one_run == one_run  # the second run paid for nothing
+    statuses = sorted(str(x.status) for r in reports for x in r.results)
+    assert statuses.count(str(ResultStatus.DONE)) == 3 and statuses.count(str(ResultStatus.SKIPPED)) == 3
+    assert not list((tmp_path / "notes" / HIDDEN_DIR / "leases").glob("*.json"))  # all released
+
+
+def test_a_claimed_video_waits_for_its_run_then_is_skipped(tmp_path, fake_youtube, fake_anthropic):
+    urls = add_videos(fake_youtube, 1)
+    other = make_app(tmp_path, fake_youtube, fake_anthropic)  # a run that already claimed the video
+    assert other.leases.try_claim(vid(0)) is None
+    app = make_app(tmp_path, fake_youtube, fake_anthropic)
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(app.process_urls(urls)), daemon=True)
+    worker.start()
+    time.sleep(0.8)
+    assert worker.is_alive() and fake_anthropic.requests == []  # waiting, not paying
+    # The other run writes the note, which releases its claim.
+    assert other.process_source(other.resolve([Entry(urls[0], "test")])[0][0]).status == ResultStatus.DONE
+    paid = len(fake_anthropic.requests)
+    worker.join(timeout=30)
+    assert reports and reports[0].results[0].status == ResultStatus.SKIPPED
+    assert len(fake_anthropic.requests) == paid
+
+
+def test_a_claim_left_by_a_crashed_run_is_stale(tmp_path, fake_youtube):
+    urls = add_videos(fake_youtube, 1)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    leases = tmp_path / "notes" / HIDDEN_DIR / "leases"
+    leases.mkdir(parents=True)
+    record = {"host": socket.gethostname(), "pid": int(gone.stdout), "run": "crashed", "claimed_at": time.time()}
+    (leases / f"{vid(0)}.json").write_text(json.dumps(record), encoding="utf-8")
+    start = time.monotonic()
+    report = make_app(tmp_path, fake_youtube).process_urls(urls)
+    assert report.ok and time.monotonic() - start < 10

@@ -161,6 +161,7 @@ class YouTubeStudyNotes:
         self.engine_notice: str | None = None
 
         from yt_study_buddy.vault.joblog import JobLog
+        from yt_study_buddy.vault.leases import Leases
         from yt_study_buddy.sources.caches import MetaCache, TranscriptCache
         from yt_study_buddy.vault.store import Vault
 
@@ -169,6 +170,7 @@ class YouTubeStudyNotes:
         self.job_log = JobLog(self.vault)
         self.transcript_cache = TranscriptCache(self.vault)
         self.meta_cache = MetaCache(self.vault)
+        self.leases = Leases(self.vault)  # this app's claims: two runs never pay for one video
         self.metrics = ProcessingMetrics()
         # The spec's public attribute: the pool any front end can reuse.
         self.parallel_processor = ParallelVideoProcessor(
@@ -390,6 +392,8 @@ class YouTubeStudyNotes:
         self._emit(Stage.STARTED, source)
         try:
             existing = None if self.force else self.vault.find_note(source.video_id)
+            if existing is None and self.leases.claim(source.video_id, self.limits.cancel):
+                existing = self.vault.find_note(source.video_id)  # by the run we waited for
             if existing is not None:
                 result.status = ResultStatus.SKIPPED
                 result.filepath = str(existing)
@@ -468,6 +472,7 @@ class YouTubeStudyNotes:
             result.error_kind = "internal"
             self._emit(Stage.FAILED, source, result.title, result.error)
         finally:
+            self.leases.release(source.video_id)
             result.duration_seconds = time.perf_counter() - start
             result.timings = {k: round(v, 3) for k, v in timings.items()}
             if not result.skipped:
@@ -576,9 +581,7 @@ class YouTubeStudyNotes:
         by_url = {s.url: s for s in sources}
         processor = self.parallel_processor
         urls = [s.url for s in sources]
-        from yt_study_buddy.vault.preflight import vault_problem as check_vault
-
-        # Before anything is fetched or paid for: a writable vault of its own, crash leftovers removed.
+        from yt_study_buddy.vault.preflight import vault_problem as check_vault  # before anything is paid for
         vault_problem = check_vault(self.vault, needed=bool(sources), allow_nested=self.force)
         problem = vault_problem or self._preflight(sources)
         if problem is not None:

@@ -8,26 +8,18 @@ which is where rate limits bite. Writes never follow a link out of the vault.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from yt_study_buddy.vault.atomic import atomic_write_json
+from yt_study_buddy.vault.filenames import id_file_name as _cache_name
 from yt_study_buddy.models import Transcript, VideoMeta
 
 if TYPE_CHECKING:  # pragma: no cover
     from yt_study_buddy.vault.store import Vault
 
 __all__ = ["TranscriptCache", "MetaCache"]
-
-_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def _cache_name(video_id: str) -> str:
-    # Ids that are not plain get hashed: a file name never carries a path.
-    return video_id if _SAFE_ID.fullmatch(video_id) else "h-" + hashlib.sha256(video_id.encode()).hexdigest()[:32]
 
 
 def _language_fits(code: str, wanted: Sequence[str]) -> bool:

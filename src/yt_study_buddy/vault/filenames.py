@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
-__all__ = ["safe_filename", "suffixed_name", "clean_title", "RESERVED_NAMES"]
+__all__ = ["safe_filename", "suffixed_name", "clean_title", "id_file_name", "RESERVED_NAMES"]
 
 #: Names Windows refuses as a file name, with or without an extension.
 RESERVED_NAMES = frozenset(
@@ -34,6 +35,14 @@ _TABLE = str.maketrans(_REPLACEMENTS)
 # Bidi embedding/override/isolate controls can disguise a name ("exe.txt" shown as "txt.exe");
 # right-to-left letters themselves are kept.
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def id_file_name(video_id: str) -> str:
+    """Return a file name (no extension) for a video id: the id itself when plain, else a hash of it."""
+    return video_id if _SAFE_ID.fullmatch(video_id) else "h-" + hashlib.sha256(video_id.encode()).hexdigest()[:32]
 
 
 def clean_title(title: str) -> str:
