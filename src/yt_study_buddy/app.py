@@ -414,17 +414,17 @@ class YouTubeStudyNotes:
             result.engine, result.model = engine.name, engine.model
             notes, assessment, draft = self._load_generated(source.video_id, engine)
             if notes is None:
-                from yt_study_buddy.notes.lecture import write_notes
+                from yt_study_buddy.notes.lecture import write_lecture
                 from yt_study_buddy.vault.drafts import PartDrafts
 
-                notes = write_notes(  # a long lecture: parts on the batch's free workers, kept once paid
-                    engine, meta, transcript, self._subjects_snapshot, draft=draft,
+                notes, assessment = write_lecture(  # a long lecture: parts on the batch's free workers
+                    engine, meta, transcript, self._subjects_snapshot, draft=draft, assess=self.generate_assessments,
                     on_draft=lambda markdown, usage: self._save_generated(
                         source.video_id, engine, None, None, draft=markdown),
                     run_all=self.parallel_processor.share.run_all, cancel=self.limits.cancel,
                     drafts=PartDrafts.beside(self._generated_path(source.video_id), self.vault.root,
                                              read=not self.force))
-                self._save_generated(source.video_id, engine, notes, None)
+                self._save_generated(source.video_id, engine, notes, assessment)
             from yt_study_buddy.notes.categorize import choose_subject
 
             subject = choose_subject(explicit=self.subject, auto_categorize=self.auto_categorize,

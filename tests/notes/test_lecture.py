@@ -10,10 +10,10 @@ import pytest
 from tests.fakes.anthropic import DEFAULT_KEY
 from tests.fakes.youtube import make_lecture, make_segments
 from yt_study_buddy.batch.fanout import WorkerShare
-from yt_study_buddy.errors import Cancelled
+from yt_study_buddy.errors import Cancelled, ClaudeResponseError
 from yt_study_buddy.models import Chapter, Segment, Transcript, VideoMeta
 from yt_study_buddy.notes.claude import ClaudeEngine
-from yt_study_buddy.notes.lecture import write_notes
+from yt_study_buddy.notes.lecture import write_lecture, write_notes
 from yt_study_buddy.notes.offline import OfflineEngine
 from yt_study_buddy.notes.parts import plan_parts
 from yt_study_buddy.notes.sections import section, split_sections, stamp_seconds
@@ -177,3 +177,25 @@ def test_paid_parts_are_kept_so_a_rerun_buys_only_the_missing_ones(fake_anthropi
     whole = write_notes(engine, META, transcript)
     assert whole.markdown == resumed.markdown
     assert whole.usage["output_tokens"] - resumed.usage["output_tokens"] == paid > 0
+
+
+# -- the assessment beside the overview ----------------------------------------------------
+
+
+def test_a_long_lectures_assessment_comes_with_its_notes_and_a_short_ones_does_not():
+    notes, assessment = write_lecture(OfflineEngine(), META, lecture(minutes=40), assess=True)
+    assert notes.parts and assessment is not None and assessment.questions
+    short = Transcript(VIDEO_ID, [Segment(*line) for line in make_segments(TOPICS[0], 40)])
+    notes, assessment = write_lecture(OfflineEngine(), META, short, assess=True)
+    assert notes.parts == 0 and assessment is None  # the caller asks for it, as before
+
+
+def test_a_failed_assessment_beside_the_overview_keeps_the_paid_overview():
+    class AssessmentFails(OfflineEngine):
+        """The offline engine whose assessment call fails, as a refused API call would."""
+
+        def generate_assessment(self, meta, transcript, notes):
+            raise ClaudeResponseError("Claude sent an unexpected answer")
+
+    notes, assessment = write_lecture(AssessmentFails(), META, lecture(minutes=40), assess=True)
+    assert assessment is None and notes.parts and section(notes.markdown, "Overview")

@@ -12,19 +12,30 @@ concepts, key points from every part, one section per part, questions.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import asdict, replace
 from functools import partial
 from typing import Any, Callable, Protocol, Sequence, TypeVar
 
-from yt_study_buddy.errors import AnswerTruncated, Cancelled
-from yt_study_buddy.models import Chapter, NotesResult, Transcript, VideoMeta, format_timestamp, youtube_link
+from yt_study_buddy.errors import AnswerTruncated, Cancelled, StudyBuddyError
+from yt_study_buddy.models import (
+    Assessment,
+    Chapter,
+    NotesResult,
+    Transcript,
+    VideoMeta,
+    format_timestamp,
+    youtube_link,
+)
 from yt_study_buddy.notes.engine import DraftCallback, NoteEngine
 from yt_study_buddy.notes.parts import NotePart, Part, plan_parts, split_part
 from yt_study_buddy.notes.sections import bullets, demote, escape_inline, section, split_sections, stamp_seconds
 
-__all__ = ["write_notes", "DraftStore", "RunAll", "assemble", "follow_chapters", "chapter_outline",
+__all__ = ["write_notes", "write_lecture", "DraftStore", "RunAll", "assemble", "follow_chapters", "chapter_outline",
            "part_heading", "MAX_SPLITS"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RunAll = Callable[[Sequence[Callable[[], T]]], list[T]]
@@ -58,18 +69,51 @@ def write_notes(engine: NoteEngine, meta: VideoMeta, transcript: Transcript,
                 on_draft: DraftCallback | None = None, run_all: RunAll | None = None,
                 drafts: DraftStore | None = None, cancel: threading.Event | None = None) -> NotesResult:
     """Write a lecture's notes: the engine's usual calls, or part by part when it is long."""
+    notes, _ = write_lecture(engine, meta, transcript, existing_subjects, draft=draft, on_draft=on_draft,
+                             run_all=run_all, drafts=drafts, cancel=cancel)
+    return notes
+
+
+def write_lecture(engine: NoteEngine, meta: VideoMeta, transcript: Transcript,
+                  existing_subjects: Sequence[str] = (), *, assess: bool = False, draft: str | None = None,
+                  on_draft: DraftCallback | None = None, run_all: RunAll | None = None,
+                  drafts: DraftStore | None = None,
+                  cancel: threading.Event | None = None) -> tuple[NotesResult, Assessment | None]:
+    """Write a lecture's notes and, for a long one when ``assess``, its assessment alongside the overview.
+
+    The assessment of a lecture written in parts needs only the parts, so it is
+    written at the same time as the overview (on the batch's free workers);
+    when it fails the notes are still returned, with no assessment, for the
+    caller to ask again. A short lecture's assessment is the caller's to ask for.
+    """
+    run_all = run_all or _in_turn
     plan = plan_parts(transcript, engine.context_budget())
     if not plan:
         notes = engine.generate_notes(meta, transcript, existing_subjects, draft=draft, on_draft=on_draft)
         notes.markdown = follow_chapters(notes.markdown, meta, transcript.chapters)
-        return notes
-    tasks = [partial(_write_part, engine, meta, part, drafts, cancel, 0) for part in plan]
-    written = (run_all or _in_turn)(tasks)
+        return notes, None
+    written = run_all([partial(_write_part, engine, meta, part, drafts, cancel, 0) for part in plan])
     parts = [note for group in written for note in group]
     if cancel is not None and cancel.is_set():
         raise Cancelled()
-    overview = engine.generate_overview(meta, transcript, parts, existing_subjects)
-    return assemble(meta, transcript, overview, parts)
+    overview_task = partial(engine.generate_overview, meta, transcript, parts, existing_subjects)
+    if not assess:
+        return assemble(meta, transcript, overview_task(), parts), None
+    # What the assessment reads: every part's notes under the key points drawn from them.
+    first_draft = assemble(meta, transcript, NotesResult(markdown="", concepts=[], engine=engine.name,
+                                                         model=engine.model), parts)
+    overview, assessment = run_all([overview_task, partial(_try_assessment, engine, meta, transcript, first_draft)])
+    return assemble(meta, transcript, overview, parts), assessment
+
+
+def _try_assessment(engine: NoteEngine, meta: VideoMeta, transcript: Transcript,
+                    notes: NotesResult) -> Assessment | None:
+    # Failing here must not throw away the overview paid for beside it: the caller asks again.
+    try:
+        return engine.generate_assessment(meta, transcript, notes)
+    except StudyBuddyError as exc:
+        log.info("assessment beside the overview failed (%s); it is asked for again", exc.reason)
+        return None
 
 
 def _write_part(engine: NoteEngine, meta: VideoMeta, part: Part, drafts: DraftStore | None,

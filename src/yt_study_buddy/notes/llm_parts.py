@@ -53,7 +53,8 @@ class LLMPartCalls:
 
     def context_budget(self) -> ContextBudget:
         """The model's context window and this engine's answer limit."""
-        return ContextBudget(context_tokens=self.context_tokens, output_tokens=self.max_tokens)  # type: ignore[attr-defined]
+        output_tokens = self.max_tokens  # type: ignore[attr-defined]
+        return ContextBudget(context_tokens=self.context_tokens, output_tokens=output_tokens)
 
     def generate_part(self, meta: VideoMeta, part: Part) -> NotePart:
         """Stream the notes of one part from its own captions."""
