@@ -162,11 +162,9 @@ def chapter_outline(meta: VideoMeta, chapters: Sequence[Chapter]) -> str:
         return ""
     lines = ["## Chapters", ""]
     for chapter in chapters:
-        title = escape_inline(chapter.title)
-        if meta.source == "local":
-            lines.append(f"- {title} [{format_timestamp(chapter.start)}]")
-        else:
-            lines.append(f"- {_link(meta, chapter.start, title)} · {format_timestamp(chapter.start)}")
+        # Local recordings have no video to link to: the title, then its plain stamp.
+        after = "" if meta.source == "local" else f" · {format_timestamp(chapter.start)}"
+        lines.append(f"- {_link(meta, chapter.start, escape_inline(chapter.title))}{after}")
     return "\n".join(lines)
 
 
@@ -185,7 +183,7 @@ def _part_sections(meta: VideoMeta, parts: Sequence[NotePart]) -> list[str]:
         same = [p for p in parts if p.title and p.title == part.title]
         pieces = (same.index(part) + 1, len(same)) if part.title else (1, 1)
         untitled += 0 if part.title else 1
-        span = f"{_link(meta, part.start)}–{format_timestamp(part.end)}"
+        span = f"From {_link(meta, part.start)} to {format_timestamp(part.end)}."
         out.append(f"{part_heading(untitled, part, pieces)}\n\n{span}\n\n{part.markdown.strip()}")
     return out
 
