@@ -31,24 +31,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 VIDEO_ID = "longlect180"
-TOPICS = [
-    ["gradient", "descent", "learning", "rate", "loss"],
-    ["neural", "network", "layer", "weights", "activation"],
-    ["entropy", "heat", "temperature", "system", "energy"],
-    ["supply", "demand", "price", "market", "equilibrium"],
-    ["recursion", "base", "case", "stack", "function"],
-    ["protein", "enzyme", "cell", "membrane", "receptor"],
-]
 
 
 def _serve(conn, minutes: float, yt_latency: float, claude_latency: float, per_1k: float) -> None:
     """Child process: run both fakes with one long lecture; answer stats requests over the pipe."""
     from tests.fakes.anthropic import FakeAnthropic
-    from tests.fakes.youtube import FakeYouTube, make_lecture
+    from tests.fakes.youtube import LECTURE_TOPICS, FakeYouTube, make_lecture
 
     youtube = FakeYouTube(latency=yt_latency).start()
     youtube.add_video(VIDEO_ID, title=f"A {minutes / 60:g}-Hour Lecture", channel="Bench Channel",
-                      segments=make_lecture(TOPICS, minutes))
+                      segments=make_lecture(LECTURE_TOPICS, minutes))
     claude = FakeAnthropic(api_key=None, latency=claude_latency, latency_per_1k_output=per_1k).start()
     conn.send({"youtube": youtube.base_url, "anthropic": claude.base_url})
     while (message := conn.recv()) != "stop":

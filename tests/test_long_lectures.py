@@ -9,7 +9,7 @@ import sys
 import time
 
 from tests.fakes.anthropic import DEFAULT_KEY
-from tests.fakes.youtube import make_lecture
+from tests.fakes.youtube import LECTURE_TOPICS, make_lecture
 from tests.guard.loopback import guarded_env
 from yt_study_buddy import YouTubeStudyNotes
 from yt_study_buddy.batch.limits import ServiceLimits
@@ -18,8 +18,7 @@ from yt_study_buddy.models import Segment, Transcript, format_timestamp
 from yt_study_buddy.notes.parts import plan_parts
 from yt_study_buddy.notes.sections import split_sections
 
-TOPICS = [["gradient", "descent", "learning", "rate"], ["neural", "network", "layer", "weights"],
-          ["entropy", "heat", "temperature", "system"], ["supply", "demand", "price", "market"]]
+TOPICS = LECTURE_TOPICS[:4]
 DESCRIPTION = "Lecture 3.\n\n0:00 Descent\n15:00 Networks\n30:00 Heat\n45:00 Markets\n\nSlides on the site."
 
 

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -40,6 +40,7 @@ __all__ = [
     "SCENARIOS",
     "make_segments",
     "make_lecture",
+    "LECTURE_TOPICS",
     "fake_ytdlp_extractor",
     "fake_youtube",
     "main",
@@ -91,7 +92,18 @@ def make_segments(topic_words: list[str] | tuple[str, ...] | str, n: int = 12,
     return lines
 
 
-def make_lecture(topics: list[list[str]], minutes: float, *, topic_minutes: float = 15.0,
+#: Six unrelated topics: a long lecture taking them in turn changes vocabulary at each.
+LECTURE_TOPICS = (
+    ("gradient", "descent", "learning", "rate", "loss"),
+    ("neural", "network", "layer", "weights", "activation"),
+    ("entropy", "heat", "temperature", "system", "energy"),
+    ("supply", "demand", "price", "market", "equilibrium"),
+    ("recursion", "base", "case", "stack", "function"),
+    ("protein", "enzyme", "cell", "membrane", "receptor"),
+)
+
+
+def make_lecture(topics: Sequence[Sequence[str]], minutes: float, *, topic_minutes: float = 15.0,
                  seconds_each: float = 4.0) -> list[tuple[float, float, str]]:
     """Return caption lines of a long lecture that moves to the next topic every topic_minutes.
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from tests.fakes.anthropic import DEFAULT_KEY
-from tests.fakes.youtube import make_lecture, make_segments
+from tests.fakes.youtube import LECTURE_TOPICS, make_lecture, make_segments
 from yt_study_buddy.batch.fanout import WorkerShare
 from yt_study_buddy.errors import Cancelled, ClaudeResponseError
 from yt_study_buddy.models import Chapter, Segment, Transcript, VideoMeta
@@ -20,8 +20,7 @@ from yt_study_buddy.notes.sections import section, split_sections, stamp_seconds
 
 VIDEO_ID = "lectureid01"
 META = VideoMeta(VIDEO_ID, "Three Hour Lecture", "Course Channel", f"https://youtu.be/{VIDEO_ID}")
-TOPICS = [["gradient", "descent", "learning", "rate"], ["neural", "network", "layer", "weights"],
-          ["entropy", "heat", "temperature", "system"], ["supply", "demand", "price", "market"]]
+TOPICS = LECTURE_TOPICS[:4]
 CHAPTERS = [Chapter(0, "Descent"), Chapter(2700, "Networks [and] *more*"), Chapter(5400, "Heat"),
             Chapter(8100, "Markets")]
 

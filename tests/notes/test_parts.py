@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.youtube import make_lecture, make_segments
+from tests.fakes.youtube import LECTURE_TOPICS, make_lecture, make_segments
 from yt_study_buddy.models import Chapter, Segment, Transcript
 from yt_study_buddy.notes.parts import (
     PART_SECONDS,
@@ -14,9 +14,7 @@ from yt_study_buddy.notes.parts import (
 )
 from yt_study_buddy.sources.captions import load_caption_file
 
-TOPICS = [["gradient", "descent", "learning", "rate"], ["neural", "network", "layer", "weights"],
-          ["entropy", "heat", "temperature", "system"], ["supply", "demand", "price", "market"],
-          ["recursion", "base", "case", "stack"], ["protein", "enzyme", "cell", "membrane"]]
+TOPICS = LECTURE_TOPICS
 
 
 def vtt_time(seconds: float) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from yt_study_buddy.models import VideoMeta, format_timestamp
 from yt_study_buddy.notes.parts import Part
-from yt_study_buddy.notes.prompts import link_rule, neutralise_tags
+from yt_study_buddy.notes.prompts import data_blocks, link_rule, neutralise_tags
 
 __all__ = ["PART_SECTIONS", "OVERVIEW_SECTIONS", "part_request", "notes_blocks", "overview_request"]
 
@@ -62,17 +62,7 @@ to its end. Reply with the notes only."""
 
 def notes_blocks(meta: VideoMeta, notes_markdown: str) -> list[dict[str, Any]]:
     """Return the system prompt for calls across a lecture's parts: instructions, then the cached notes."""
-    data = (
-        f'<lecture_notes video_id="{neutralise_tags(meta.video_id)}">\n'
-        f"Title: {neutralise_tags(meta.title)}\n"
-        f"Channel: {neutralise_tags(meta.channel or 'unknown')}\n\n"
-        f"{neutralise_tags(notes_markdown.strip())}\n"
-        f"</lecture_notes>"
-    )
-    return [
-        {"type": "text", "text": _NOTES_INSTRUCTIONS},
-        {"type": "text", "text": data, "cache_control": {"type": "ephemeral"}},
-    ]
+    return data_blocks(_NOTES_INSTRUCTIONS, "lecture_notes", meta, notes_markdown.strip())
 
 
 def overview_request(meta: VideoMeta, parts: int) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "json_retry_request",
     "neutralise_tags",
     "link_rule",
+    "data_blocks",
 ]
 
 STUDY_TOOL = "record_study_data"
@@ -190,21 +191,26 @@ def _chapters_line(transcript: Transcript) -> str:
     return f"Chapters: {listed}\n"
 
 
-def system_blocks(meta: VideoMeta, transcript: Transcript) -> list[dict[str, Any]]:
-    """Return the system prompt: instructions, then the cached transcript block."""
+def data_blocks(instructions: str, tag: str, meta: VideoMeta, body: str, header: str = "") -> list[dict[str, Any]]:
+    """Return a system prompt: the instructions, then the video's data in ``<tag>``, marked for caching."""
     data = (
-        f'<transcript video_id="{neutralise_tags(meta.video_id)}">\n'
+        f'<{tag} video_id="{neutralise_tags(meta.video_id)}">\n'
         f"Title: {neutralise_tags(meta.title)}\n"
         f"Channel: {neutralise_tags(meta.channel or 'unknown')}\n"
-        f"Language: {transcript.language_code}\n"
-        f"{_chapters_line(transcript)}\n"
-        f"{neutralise_tags(transcript.timestamped_text())}\n"
-        f"</transcript>"
+        f"{header}\n"
+        f"{neutralise_tags(body)}\n"
+        f"</{tag}>"
     )
     return [
-        {"type": "text", "text": _INSTRUCTIONS},
+        {"type": "text", "text": instructions},
         {"type": "text", "text": data, "cache_control": {"type": "ephemeral"}},
     ]
+
+
+def system_blocks(meta: VideoMeta, transcript: Transcript) -> list[dict[str, Any]]:
+    """Return the system prompt: instructions, then the cached transcript block."""
+    header = f"Language: {transcript.language_code}\n{_chapters_line(transcript)}"
+    return data_blocks(_INSTRUCTIONS, "transcript", meta, transcript.timestamped_text(), header)
 
 
 def notes_request(meta: VideoMeta) -> str:
