@@ -18,7 +18,7 @@ from yt_study_buddy.models import Segment, Transcript, format_timestamp
 from yt_study_buddy.notes.parts import plan_parts
 from yt_study_buddy.notes.sections import split_sections
 
-TOPICS = LECTURE_TOPICS[:4]
+TOPICS = [topic[:4] for topic in LECTURE_TOPICS[:4]]
 DESCRIPTION = "Lecture 3.\n\n0:00 Descent\n15:00 Networks\n30:00 Heat\n45:00 Markets\n\nSlides on the site."
 
 

@@ -20,7 +20,7 @@ from yt_study_buddy.notes.sections import section, split_sections, stamp_seconds
 
 VIDEO_ID = "lectureid01"
 META = VideoMeta(VIDEO_ID, "Three Hour Lecture", "Course Channel", f"https://youtu.be/{VIDEO_ID}")
-TOPICS = LECTURE_TOPICS[:4]
+TOPICS = [topic[:4] for topic in LECTURE_TOPICS[:4]]
 CHAPTERS = [Chapter(0, "Descent"), Chapter(2700, "Networks [and] *more*"), Chapter(5400, "Heat"),
             Chapter(8100, "Markets")]
 
