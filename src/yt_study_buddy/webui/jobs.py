@@ -123,7 +123,8 @@ class BatchView:
     error: str | None = None
     summary: str = ""
     report: Any = None
-    notice: str | None = None
+    #: every video was already in the vault: nothing was processed (the page offers to force it)
+    nothing_new: bool = False
     #: set by BatchRunner.cancel (script thread) when the user pressed Stop
     cancelled: bool = False
     started_at: float = field(default_factory=time.monotonic)
@@ -244,9 +245,14 @@ class BatchView:
         if rejected:
             parts.append(f"{rejected} input{'s' if rejected != 1 else ''} rejected")
         self.summary = f"Finished: {len(videos)} videos in {wall:.1f} s — " + ", ".join(parts)
+        self.nothing_new = bool(videos) and count["already in the vault"] == len(videos)
+        if self.nothing_new:
+            self.summary = (f"Nothing new: {'the video was' if len(videos) == 1 else f'all {len(videos)} videos were'}"
+                            " already in the vault, so nothing was processed.")
         if report.interrupted or self.cancelled:
             self.summary += f". Stopped early: {report.stop_reason or 'stopped at your request'}"
-        if report.links_written:
+        if report.links_written and count["done"]:
+            # Only a run that wrote notes has written links; a no-op only found them in place.
             self.summary += f"; {report.links_written} cross-links written"
 
 

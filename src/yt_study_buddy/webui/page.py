@@ -1,4 +1,4 @@
-"""Stage webui: the Streamlit page: sidebar options, Process, Library and Logs tabs.
+"""Stage webui: the Streamlit page: sidebar options, Process, Library, Review and Logs tabs.
 
 Imports Streamlit at the top: only ``streamlit_app.py`` imports this module,
 never the CLI. Everything a worker thread does goes through ``jobs.Channel``;
@@ -36,25 +36,17 @@ from yt_study_buddy.webui.jobs import (
     read_uploaded_list,
     save_caption_uploads,
 )
-from yt_study_buddy.webui.library import (
-    MAX_GRAPH_NOTES,
-    Library,
-    build_graph_dot,
-    folder_problem,
-    load_library,
-    neighbourhood,
-    read_note,
-    read_note_body,
-    safe_markdown,
-)
+from yt_study_buddy.webui.library import folder_problem
+from yt_study_buddy.webui.library_tab import library_tab
+from yt_study_buddy.webui.review_tab import review_tab
 
 __all__ = ["main", "Options", "DEFAULT_OUTPUT", "RUNNER_KEY", "runners"]
 
 DEFAULT_OUTPUT = "./notes"
 RUNNER_KEY = "batch_runner"
 _POLL_SECONDS = 0.5
-_ALL_SUBJECTS = "All subjects"
 OLLAMA_URL = "http://localhost:11434/v1"
+TABS = ["Process", "Library", "Review", "Logs"]
 
 
 @dataclass(frozen=True)
@@ -102,7 +94,8 @@ def sidebar(settings: Settings) -> Options:
     else:
         model = bar.text_input("Claude model", value=settings.model, key="model",
                                disabled=engine == "offline")
-    output = bar.text_input("Output folder", value=DEFAULT_OUTPUT, key="output",
+    # A note link opened in a new browser tab names its vault (when not the default).
+    output = bar.text_input("Output folder", value=st.query_params.get("output") or DEFAULT_OUTPUT, key="output",
                             help="The Obsidian vault the notes are written to.")
     if engine == "openai":
         bar.info("Notes come from the model server; a local server needs no API key.")
@@ -149,24 +142,24 @@ def _busy() -> bool:
     return runner is not None and not runner.finished
 
 
-def make_app(options: Options, channel: Channel | None = None) -> YouTubeStudyNotes:
+def make_app(options: Options, channel: Channel | None = None, *, force: bool = False) -> YouTubeStudyNotes:
     """Create the library app for the chosen options, reporting through channel."""
     return YouTubeStudyNotes(
         subject=options.subject, base_dir=options.output,
         generate_assessments=options.assessments, auto_categorize=options.auto_categorize,
         parallel=options.parallel, max_workers=options.workers,
-        engine=options.engine, model=options.model, base_url=options.base_url,
+        engine=options.engine, model=options.model, base_url=options.base_url, force=force,
         progress_callback=channel.progress if channel else None,
         result_callback=channel.result if channel else None,
         event_sink=channel.event if channel else None,
     )
 
 
-def start_batch(options: Options, gather: Any) -> BatchRunner | None:
+def start_batch(options: Options, gather: Any, *, force: bool = False) -> BatchRunner | None:
     """Create the app, gather entries with gather(app), and start the batch; None on a problem."""
     channel = Channel()
     try:
-        app = make_app(options, channel)
+        app = make_app(options, channel, force=force)
         entries = gather(app)
         if not entries:
             st.warning("Paste at least one link, or upload a list of links or caption files.")
@@ -175,8 +168,8 @@ def start_batch(options: Options, gather: Any) -> BatchRunner | None:
     except StudyBuddyError as exc:
         st.error(redact(exc.reason))
         return None
+    # No notice of the engine choice here: the sidebar already says when there is no key.
     runner = BatchRunner(app, entries, channel)
-    runner.view.notice = app.engine_notice
     if not runners().start(options.output, runner):
         app.close()
         st.warning(f"A batch is already running on {options.output}: wait for it or stop it.")
@@ -186,9 +179,7 @@ def start_batch(options: Options, gather: Any) -> BatchRunner | None:
 
 
 def render_view(view: BatchView, runner: BatchRunner | None = None) -> None:
-    """Show the batch's progress, status line, Stop (given a running runner) and table."""
-    if view.notice:
-        st.info(view.notice)
+    """Show the batch's progress, status line and Stop (given a running runner); the table is the Process tab's."""
     st.progress(view.fraction)
     if view.finished and view.error:
         st.error(view.error)
@@ -198,8 +189,36 @@ def render_view(view: BatchView, runner: BatchRunner | None = None) -> None:
         # on_click runs before this redraw, so a pressed Stop is drawn disabled at once.
         st.button("Stop", key="stop", help=STOP_HELP, disabled=view.cancelled,
                   on_click=_stop, args=(runner,))
-    if view.rows:
-        st.dataframe(view.table(), hide_index=True)
+
+
+def _table(runner: BatchRunner) -> None:
+    with runner.lock:
+        rows = runner.view.table() if runner.view.rows else []
+    if rows:
+        st.dataframe(rows, hide_index=True)
+
+
+def live_table() -> None:
+    """The running batch's table of videos (the Process tab's); redrawn on a timer."""
+    runner = _runner()
+    if runner is not None:
+        _table(runner)
+
+
+def batch_table(options: Options, runner: BatchRunner | None) -> None:
+    """The Process tab's view of the batch: its table, and "Process again" when nothing was new."""
+    if runner is None:
+        return
+    if not runner.finished:
+        st.fragment(live_table, run_every=_POLL_SECONDS)()
+        return
+    _table(runner)
+    if runner.view.nothing_new and not _busy():
+        entries = list(runner.entries)
+        if st.button("Process again", key="force", help="Write the notes of these videos anew, as --force "
+                     "does: transcripts are reused, notes are generated again (with Claude, paid again)."):
+            if start_batch(options, lambda _app: entries, force=True):
+                st.rerun()
 
 
 def _stop(runner: BatchRunner) -> None:
@@ -258,6 +277,7 @@ def process_tab(options: Options) -> None:
         if start_batch(options, gather):
             # Redraw now: Process disabled, Stop and the live progress shown.
             st.rerun()
+    batch_table(options, _runner())
 
 
 def _open_vault_app(options: Options) -> YouTubeStudyNotes | None:
@@ -270,64 +290,6 @@ def _open_vault_app(options: Options) -> YouTubeStudyNotes | None:
     except StudyBuddyError as exc:
         st.error(redact(exc.reason))
         return None
-
-
-def library_tab(options: Options) -> None:
-    """Browse notes by subject, read one with its assessment, see the knowledge graph."""
-    problem = folder_problem(options.output)
-    if problem:
-        st.error(problem)
-        return
-    library = load_library(options.output)  # the index, cached by its mtime: no note read, no lock
-    notes = library.notes
-    if not notes:
-        st.info(f"No notes in {options.output} yet: process some videos first.")
-        return
-    subjects = sorted({n.subject for n in notes}, key=str.casefold)
-    counts: dict[str, int] = {}
-    for n in notes:
-        counts[n.subject] = counts.get(n.subject, 0) + 1
-    choice = st.selectbox("Subject", [_ALL_SUBJECTS, *subjects], key="library_subject",
-                          format_func=lambda s: s if s == _ALL_SUBJECTS else f"{s} ({counts[s]})")
-    shown = notes if choice == _ALL_SUBJECTS else [n for n in notes if n.subject == choice]
-    by_id = {n.video_id: n for n in shown}
-    picked = st.selectbox("Note", list(by_id), key="library_note",
-                          format_func=lambda vid: f"{by_id[vid].title}  ·  {by_id[vid].subject}")
-    note = by_id.get(picked) if picked else None
-    read, test, graph = st.tabs(["Notes", "Assessment", "Knowledge graph"])
-    with read:
-        if note is not None:
-            meta, body = read_note(note.path)
-            url = str(meta.get("url") or "")
-            if url.startswith(("https://", "http://")):
-                st.caption(f"Subject: {note.subject} · [Watch the video]({url})")
-            else:
-                st.caption(f"Subject: {note.subject} · from a caption file")
-            st.markdown(safe_markdown(body) if body else "*This note can't be read (moved or deleted?).*")
-    with test:
-        if note is None or note.assessment is None:
-            st.info("No assessment for this note.")
-        else:
-            st.markdown(safe_markdown(read_note_body(note.assessment)))
-    with graph:
-        graph_section(library, shown, note)
-
-
-def graph_section(library: Library, shown: list[Any], note: Any) -> None:
-    """The knowledge graph's numbers and its picture: the subject, or the chosen note's neighbourhood."""
-    stats = library.stats
-    numbers = {"Notes": stats.get("total_notes"), "Concepts": stats.get("total_concepts"),
-               "Subjects": len(stats.get("subjects") or {})}
-    for column, (name, value) in zip(st.columns(len(numbers)), numbers.items()):
-        column.metric(name, value)
-    if len(shown) <= MAX_GRAPH_NOTES:
-        st.graphviz_chart(build_graph_dot(shown, focus=note.video_id if note else None, universe=library))
-        st.caption("Notes are joined where they share concepts; the labels name shared concepts.")
-    elif note is not None:
-        around = neighbourhood(library, note.video_id)
-        st.graphviz_chart(build_graph_dot(around, focus=note.video_id, universe=library))
-        st.caption(f"{len(shown)} notes are too many for one picture: this is “{note.title}” and the notes "
-                   "around it (choose a subject or another note to move).")
 
 
 def logs_tab(options: Options) -> None:
@@ -376,10 +338,13 @@ def main() -> None:
     st.caption("Turn YouTube videos and lecture captions into Obsidian study notes and self-tests.")
     # Progress stays above the tabs, visible (with Stop) from any tab.
     batch_area(attach_runner(options))
-    process, library, logs = st.tabs(["Process", "Library", "Logs"])
+    # Bound to ?tab=: a note link opens the Library in a new browser tab.
+    process, library, review, logs = st.tabs(TABS, key="tab", bind="query-params")
     with process:
         process_tab(options)
     with library:
-        library_tab(options)
+        library_tab(options.output, DEFAULT_OUTPUT)
+    with review:
+        review_tab(options.output)
     with logs:
         logs_tab(options)
