@@ -12,7 +12,7 @@ PKG_DIR = Path(__file__).resolve().parents[1] / "src" / "yt_study_buddy"
 
 # Lowest first. The ground floor is plain data and settings; re-export shims sit on top.
 STAGES = ["ground", "batch", "net", "notes", "vault", "sources", "study", "doctor", "app", "cli", "webui", "shims"]
-GROUND = {"models", "errors", "config", "events"}
+GROUND = {"models", "errors", "config", "events", "markdown"}
 SHIMS = {"__init__", "parallel_processor", "__main__"}
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "ResultStatus",
     "ProcessingResult",
     "format_timestamp",
+    "parse_timestamp",
     "youtube_link",
 ]
 
@@ -30,6 +31,20 @@ def format_timestamp(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def parse_timestamp(stamp: str) -> int:
+    """Seconds of an 'H:MM:SS' or 'M:SS' stamp (the inverse of format_timestamp); ValueError otherwise."""
+    parts = stamp.strip().split(":")
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() and len(p) <= 3 for p in parts):
+        raise ValueError(f"not a timestamp: {stamp!r}")
+    numbers = [int(p) for p in parts]
+    if any(n > 59 for n in numbers[1:]):
+        raise ValueError(f"minutes and seconds go up to 59: {stamp!r}")
+    total = 0
+    for number in numbers:
+        total = total * 60 + number
+    return total
 
 
 def youtube_link(video_id: str, seconds: float | None = None) -> str:

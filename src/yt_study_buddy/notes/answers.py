@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from yt_study_buddy.errors import StudyBuddyError
-from yt_study_buddy.models import ASSESSMENT_CATEGORIES, AssessmentQuestion, Flashcard, VideoMeta, youtube_link
+from yt_study_buddy.markdown import is_title, strip_front_matter, strip_title
+from yt_study_buddy.models import (
+    ASSESSMENT_CATEGORIES,
+    AssessmentQuestion,
+    Flashcard,
+    VideoMeta,
+    parse_timestamp,
+    youtube_link,
+)
 from yt_study_buddy.notes import prompts
 from yt_study_buddy.notes.cards import cards_from_answer
 
@@ -25,7 +33,6 @@ MAX_CONCEPTS = 30
 MAX_SUBJECT_CHARS = 60
 
 _TIMESTAMP = re.compile(r"\[(\d{1,2}:\d{2}(?::\d{2})?)\](?!\()")
-_FRONT_MATTER = re.compile(r"\A\s*---\s*\n.*?\n---\s*\n", re.DOTALL)
 
 
 @dataclass
@@ -44,31 +51,28 @@ def _possessive(who: str) -> str:
 
 def clean_markdown(markdown: str, meta: VideoMeta) -> str:
     """Drop front matter and a title line; link bare timestamps; demote stray H1s."""
-    text = _FRONT_MATTER.sub("", markdown, count=1).strip()
-    lines = text.splitlines()
-    if lines and lines[0].startswith("# "):
-        lines = lines[1:]
+    lines = strip_title(strip_front_matter(markdown).strip()).splitlines()
     out: list[str] = []
     in_fence = False
     for line in lines:
         if line.lstrip().startswith("```"):
             in_fence = not in_fence
         elif not in_fence:
-            if line.startswith("# "):
+            if is_title(line):
                 line = "#" + line  # the vault owns the only top-level heading
             if meta.source != "local":
-                line = _TIMESTAMP.sub(
-                    lambda m: f"[{m.group(1)}]({youtube_link(meta.video_id, _seconds(m.group(1)))})",
-                    line)
+                line = _TIMESTAMP.sub(lambda m: _linked(m, meta.video_id), line)
         out.append(line)
     return "\n".join(out).strip() + "\n"
 
 
-def _seconds(stamp: str) -> int:
-    total = 0
-    for part in stamp.split(":"):
-        total = total * 60 + int(part)
-    return total
+def _linked(match: re.Match[str], video_id: str) -> str:
+    """'[1:02]' as a link to that moment; a stamp that can't be a time ('[1:75]') stays as it is."""
+    try:
+        seconds = parse_timestamp(match.group(1))
+    except ValueError:
+        return match.group(0)
+    return f"[{match.group(1)}]({youtube_link(video_id, seconds)})"
 
 
 def _str_list(value: Any, field: str, tool: str, who: str, error: type[StudyBuddyError]) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from yt_study_buddy.models import parse_timestamp
+
 __all__ = [
     "split_sections",
     "section",
@@ -96,10 +98,10 @@ def stamp_seconds(text: str) -> int | None:
     match = _STAMP.search(text)
     if match is None:
         return None
-    total = 0
-    for part in match.group(1).split(":"):
-        total = total * 60 + int(part)
-    return total
+    try:
+        return parse_timestamp(match.group(1))
+    except ValueError:
+        return None
 
 
 def unlink_timestamps(markdown: str) -> str:

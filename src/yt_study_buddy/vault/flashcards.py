@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
-from yt_study_buddy.models import Flashcard
+from yt_study_buddy.models import Flashcard, parse_timestamp
 
 __all__ = [
     "FLASHCARDS_HEADING",
@@ -61,13 +61,6 @@ class VaultCard:
 def deck_tag(subject_tag: str) -> str:
     """Return the Spaced Repetition deck tag for a subject tag ('#flashcards/biology')."""
     return f"#flashcards/{subject_tag}" if subject_tag else "#flashcards"
-
-
-def _seconds(stamp: str) -> float:
-    total = 0
-    for part in stamp.split(":"):
-        total = total * 60 + int(part)
-    return float(total)
 
 
 def _plain(text: str) -> str:
@@ -167,7 +160,11 @@ def _parse_line(line: str) -> VaultCard | None:
     timestamp, link = None, ""
     ref = _TIME_REF.search(text)
     if ref:
-        timestamp, link = _seconds(ref.group(1)), ref.group(2) or ""
+        try:
+            timestamp = float(parse_timestamp(ref.group(1)))
+        except ValueError:  # a hand-edited card: keep the card, drop the odd time
+            timestamp = None
+        link = ref.group(2) or ""
         text = text[:ref.start()].rstrip()
     if not text or text.startswith(("#", "<!--")):
         return None

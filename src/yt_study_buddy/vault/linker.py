@@ -43,6 +43,7 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Iterable, Mapping
 
+from yt_study_buddy.markdown import is_title
 from yt_study_buddy.notes.text_analysis import word_key
 from yt_study_buddy.vault.index import MAX_CONCEPT_NOTES, concept_key, fold, holders_of, related_in
 
@@ -101,7 +102,7 @@ def _header_end(body: str) -> int:
     i = 0
     while i < len(lines) and not lines[i].strip():
         i += 1
-    if i < len(lines) and lines[i].startswith("# "):
+    if i < len(lines) and is_title(lines[i]):
         i += 1
         while i < len(lines) and not lines[i].strip():
             i += 1

@@ -10,6 +10,7 @@ import re
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
+from yt_study_buddy.markdown import FRONT_MATTER, strip_title
 from yt_study_buddy.vault.filenames import clean_title
 from yt_study_buddy.vault.flashcards import render_flashcards, strip_flashcards
 from yt_study_buddy.models import ASSESSMENT_CATEGORIES, Assessment, NotesResult, VideoMeta, format_timestamp, youtube_link
@@ -34,7 +35,6 @@ NOTE_TYPE = "study-note"
 ASSESSMENT_TYPE = "assessment"
 #: Opens each model answer in an assessment: a collapsed callout, so the answer is hidden until opened.
 ANSWER_CALLOUT = "> [!success]- Answer"
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
 _LOCAL_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
@@ -109,7 +109,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
     # Split by hand rather than frontmatter.loads, which strips the body: a rewrite must
     # keep every other byte of the file as it was.
-    match = _FRONT_MATTER.match(text)
+    match = FRONT_MATTER.match(text)
     if not match:
         return {}, text
     try:
@@ -123,7 +123,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 def split_front_matter_raw(text: str) -> tuple[str, str]:
     """Return (front matter block verbatim, body); ('', text) when there is none."""
-    match = _FRONT_MATTER.match(text)
+    match = FRONT_MATTER.match(text)
     if not match:
         return "", text
     return text[:match.end()], text[match.end():]
@@ -131,7 +131,7 @@ def split_front_matter_raw(text: str) -> tuple[str, str]:
 
 def front_matter_block(text: str) -> str | None:
     """Return the raw text between the front matter's '---' lines, or None when there is none."""
-    match = _FRONT_MATTER.match(text)
+    match = FRONT_MATTER.match(text)
     return (match.group(1) or "") if match else None
 
 
@@ -146,14 +146,6 @@ def note_url(meta: VideoMeta) -> str:
     if meta.source == "local":
         return meta.url if meta.url.startswith(("http://", "https://")) else ""
     return meta.url or youtube_link(meta.video_id)
-
-
-def _strip_leading_h1(markdown: str) -> str:
-    # Engines often start with "# Title"; the note has its own header, so drop a duplicate.
-    lines = markdown.strip("\n").split("\n")
-    if lines and lines[0].startswith("# "):
-        lines = lines[1:]
-    return "\n".join(lines).strip("\n")
 
 
 def _card_ref(meta: VideoMeta) -> Callable[[float], str]:
@@ -212,7 +204,7 @@ def render_note(meta: VideoMeta, subject: str, notes: NotesResult, *, created: s
         info.append(f"Assessment: [[{assessment_name}]]")
     header = [f"# {title}", "", " · ".join(info)]
     # The section is the vault's to write: one an engine wrote itself would give every card twice.
-    body = "\n".join(header) + "\n\n" + _strip_leading_h1(strip_flashcards(notes.markdown)) + "\n"
+    body = "\n".join(header) + "\n\n" + strip_title(strip_flashcards(notes.markdown)) + "\n"
     cards = render_flashcards(notes.flashcards, subject_tag=tag, time_ref=_card_ref(meta), keep=card_comments)
     if cards:
         body += "\n" + cards
