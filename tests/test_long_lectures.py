@@ -14,6 +14,7 @@ from tests.guard.loopback import guarded_env
 from yt_study_buddy import YouTubeStudyNotes
 from yt_study_buddy.batch.limits import ServiceLimits
 from yt_study_buddy.config import Settings
+from yt_study_buddy.events import Stage
 from yt_study_buddy.models import Segment, Transcript, format_timestamp
 from yt_study_buddy.notes.parts import plan_parts
 from yt_study_buddy.notes.sections import split_sections
@@ -45,9 +46,12 @@ def note_of(tmp_path):
 def test_one_long_video_writes_its_parts_at_once_on_the_batch_workers(tmp_path, fake_youtube, fake_anthropic):
     plan = add_lecture(fake_youtube, "longvideo01", description=DESCRIPTION)
     fake_anthropic.latency = 0.2
-    app = make_app(tmp_path, fake_youtube, fake_anthropic, parallel=True, max_workers=4)
+    events = []
+    app = make_app(tmp_path, fake_youtube, fake_anthropic, parallel=True, max_workers=4, event_sink=events.append)
     report = app.process_urls(["https://youtu.be/longvideo01"])
     assert report.ok, report.results[0].error
+    # The front ends hear of each part as it is written (minutes pass between a long video's stages).
+    assert [e.detail for e in events if e.stage == Stage.PART] == [f"part {n} of 4" for n in range(1, 5)]
     assert part_calls(fake_anthropic) == len(plan) == 4  # the description's four chapters
     assert fake_anthropic.peak_concurrency == 4 and app.parallel_processor.share.peak == 4
     text = note_of(tmp_path).read_text(encoding="utf-8")

@@ -423,7 +423,8 @@ class YouTubeStudyNotes:
                         source.video_id, engine, None, None, draft=markdown),
                     run_all=self.parallel_processor.share.run_all, cancel=self.limits.cancel,
                     drafts=PartDrafts.beside(self._generated_path(source.video_id), self.vault.root,
-                                             read=not self.force))
+                                             read=not self.force),
+                    on_part=lambda done, total: self._emit(Stage.PART, source, meta.title, f"part {done} of {total}"))
                 self._save_generated(source.video_id, engine, notes, assessment)
             from yt_study_buddy.notes.categorize import choose_subject
 

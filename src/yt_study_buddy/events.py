@@ -18,6 +18,7 @@ class Stage:
     QUEUED = "queued"
     STARTED = "started"
     FETCHED = "fetched"  # transcript in hand
+    PART = "part"  # one part of a long lecture written (detail: "part 3 of 12")
     GENERATED = "generated"  # notes (and assessment) in hand
     WRITTEN = "written"  # files in the vault
     SKIPPED = "skipped"  # already done earlier (resume)

@@ -207,6 +207,8 @@ def test_batch_view_folds_events_results_and_report_into_rows():
     view.apply(("event", JobEvent(Stage.FETCHED, "dQw4w9WgXcQ", url, "A Title", "via x", at=101.0)))
     row = view.table(now=103.0)[1]
     assert row["title"] == "A Title" and row["state"] == "writing notes" and row["time (s)"] == "3.0"
+    view.apply(("event", JobEvent(Stage.PART, "dQw4w9WgXcQ", url, "A Title", "part 2 of 12", at=102.0)))
+    assert view.table(now=103.0)[1]["state"] == "writing notes (part 2 of 12)"  # a long lecture
     result = ProcessingResult(url=url, video_id="dQw4w9WgXcQ", success=False, title="A Title",
                               error="blocked by YouTube", retryable=True, duration_seconds=4.25,
                               method="youtube-transcript-api")

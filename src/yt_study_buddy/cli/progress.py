@@ -81,7 +81,8 @@ class TerminalProgress:
         if self._progress is None:
             return
         key = event.video_id or event.url
-        label = _STAGE_LABEL.get(event.stage)
+        # A long lecture says which of its parts are written: minutes pass between stages.
+        label = f"writing notes, {event.detail}" if event.stage == Stage.PART else _STAGE_LABEL.get(event.stage)
         with self._lock:
             row = self._rows.get(key)
             if event.stage == Stage.DONE:

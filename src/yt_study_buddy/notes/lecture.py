@@ -77,14 +77,15 @@ def write_notes(engine: NoteEngine, meta: VideoMeta, transcript: Transcript,
 def write_lecture(engine: NoteEngine, meta: VideoMeta, transcript: Transcript,
                   existing_subjects: Sequence[str] = (), *, assess: bool = False, draft: str | None = None,
                   on_draft: DraftCallback | None = None, run_all: RunAll | None = None,
-                  drafts: DraftStore | None = None,
-                  cancel: threading.Event | None = None) -> tuple[NotesResult, Assessment | None]:
+                  drafts: DraftStore | None = None, cancel: threading.Event | None = None,
+                  on_part: Callable[[int, int], None] | None = None) -> tuple[NotesResult, Assessment | None]:
     """Write a lecture's notes and, for a long one when ``assess``, its assessment alongside the overview.
 
     The assessment of a lecture written in parts needs only the parts, so it is
     written at the same time as the overview (on the batch's free workers);
     when it fails the notes are still returned, with no assessment, for the
     caller to ask again. A short lecture's assessment is the caller's to ask for.
+    ``on_part(done, total)`` is called as each part is written (from the worker that wrote it).
     """
     run_all = run_all or _in_turn
     plan = plan_parts(transcript, engine.context_budget())
@@ -92,7 +93,9 @@ def write_lecture(engine: NoteEngine, meta: VideoMeta, transcript: Transcript,
         notes = engine.generate_notes(meta, transcript, existing_subjects, draft=draft, on_draft=on_draft)
         notes.markdown = follow_chapters(notes.markdown, meta, transcript.chapters)
         return notes, None
-    written = run_all([partial(_write_part, engine, meta, part, drafts, cancel, 0) for part in plan])
+    counter = _Counter(len(plan), on_part)
+    written = run_all([partial(counter.count, partial(_write_part, engine, meta, part, drafts, cancel, 0))
+                       for part in plan])
     parts = [note for group in written for note in group]
     if cancel is not None and cancel.is_set():
         raise Cancelled()
@@ -104,6 +107,24 @@ def write_lecture(engine: NoteEngine, meta: VideoMeta, transcript: Transcript,
                                                          model=engine.model), parts)
     overview, assessment = run_all([overview_task, partial(_try_assessment, engine, meta, transcript, first_draft)])
     return assemble(meta, transcript, overview, parts), assessment
+
+
+class _Counter:
+    """Counts finished parts across the threads writing them, and reports each."""
+
+    def __init__(self, total: int, report: Callable[[int, int], None] | None):
+        self.total, self.report, self.done = total, report, 0
+        self.lock = threading.Lock()
+
+    def count(self, task: Callable[[], T]) -> T:
+        """Run one part's task, then report how many parts are done."""
+        value = task()
+        with self.lock:
+            self.done += 1
+            done = self.done
+        if self.report is not None:
+            self.report(done, self.total)
+        return value
 
 
 def _try_assessment(engine: NoteEngine, meta: VideoMeta, transcript: Transcript,

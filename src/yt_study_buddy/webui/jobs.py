@@ -210,6 +210,8 @@ class BatchView:
             row.error = redact(event.detail or "")
         if event.stage in _STATE_BY_STAGE and row.state not in ("done", "failed"):
             row.state = _STATE_BY_STAGE[event.stage]
+        elif event.stage == Stage.PART and row.state not in ("done", "failed"):
+            row.state = f"writing notes ({event.detail})"  # a long lecture, part by part
 
     def _apply_result(self, result: Any) -> None:
         row = self._row(result.url, result.url)
