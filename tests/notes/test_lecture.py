@@ -198,3 +198,23 @@ def test_a_failed_assessment_beside_the_overview_keeps_the_paid_overview():
 
     notes, assessment = write_lecture(AssessmentFails(), META, lecture(minutes=40), assess=True)
     assert assessment is None and notes.parts and section(notes.markdown, "Overview")
+
+
+def test_a_long_lecture_fits_a_small_context_model_in_every_call():
+    from tests.fakes.openai_compat import FakeOpenAICompat
+    from yt_study_buddy.notes.openai_compat import OpenAIEngine
+
+    fake = FakeOpenAICompat(flavour="plain", context_tokens=4096).start()  # refuses any prompt over 4k
+    try:
+        engine = OpenAIEngine(base_url=fake.base_url, model="llama3.2", backoff_base=0.01, context_tokens=4096)
+        transcript = lecture(minutes=120)
+        notes, assessment = write_lecture(engine, META, transcript, assess=True)
+        assert notes.parts == len(plan_parts(transcript, engine.context_budget())) > 12
+        assert assessment is not None and assessment.questions
+        # The overview, study data and assessment read the parts' notes shrunk to fit the model.
+        across = [b["messages"][0]["content"] for b in fake.requests if "<lecture_notes" in b["messages"][0]["content"]]
+        assert len(across) == 3
+        whole = "\n".join(section(notes.markdown, "Key points").splitlines())
+        assert all(len(text) < len(notes.markdown) and whole not in text for text in across)
+    finally:
+        fake.stop()

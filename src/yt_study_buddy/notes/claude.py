@@ -220,7 +220,7 @@ class ClaudeEngine(LLMPartCalls):
         if not transcript.segments:
             raise ClaudeResponseError("the transcript is empty; there is nothing to assess")
         # A lecture written in parts is assessed from its parts' notes (see llm_parts).
-        system, request = assessment_input(meta, transcript, notes)
+        system, request = assessment_input(meta, transcript, notes, self.context_budget())
         usage: dict[str, int] = {}
         data = self._tool_call(system, request, prompts.ASSESSMENT_TOOL, usage)
         questions = answers.assessment_questions(data, who="Claude", error=ClaudeResponseError)

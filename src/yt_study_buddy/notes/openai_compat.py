@@ -334,7 +334,7 @@ class OpenAIEngine(LLMPartCalls):
         if not transcript.segments:
             raise ModelResponseError("the transcript is empty; there is nothing to assess")
         # A lecture written in parts is assessed from its parts' notes (see llm_parts).
-        system, request = assessment_input(meta, transcript, notes)
+        system, request = assessment_input(meta, transcript, notes, self.context_budget())
         usage: dict[str, int] = {}
         questions = self._structured(
             system, request, prompts.ASSESSMENT_TOOL, usage,

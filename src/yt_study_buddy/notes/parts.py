@@ -75,6 +75,11 @@ class ContextBudget:
     output_tokens: int
 
     @property
+    def reading_tokens(self) -> int:
+        """Most tokens of data one call may read when its answer is short (room for prompt and answer)."""
+        return max(400, self.context_tokens - self.output_tokens - _PROMPT_TOKENS)
+
+    @property
     def transcript_tokens(self) -> int:
         """Most transcript one call may read: room for the prompt and the answer, and notes that fit one answer."""
         room = self.context_tokens - self.output_tokens - _PROMPT_TOKENS
