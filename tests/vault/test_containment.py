@@ -171,3 +171,26 @@ def test_users_copy_does_not_make_every_lookup_rescan(tmp_path, monkeypatch):
     for _ in range(3):
         assert vault.find_note("nonexistent") is None
     assert rebuilds == []
+
+
+def test_index_entry_through_a_linked_folder_is_never_written(tmp_path):
+    root = tmp_path / "vault"
+    vault = Vault(root)
+    vault.write_note(**make_job(VID, "Lecture"))
+    vault.write_note(**make_job(OTHER, "Lecture"))  # a clash: settle wants to rename both
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "Lecture.md").write_text(dump_front_matter(
+        {"type": "study-note", "video_id": OTHER, "title": "Lecture", "concepts": ["Gradient descent"]},
+        "# Lecture\n\nGradient descent, told elsewhere.\n"), encoding="utf-8")
+    (root / "Linked").symlink_to(outside, target_is_directory=True)
+    index_path = root / HIDDEN_DIR / "index.json"
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    index["notes"][OTHER]["path"] = "Linked/Lecture.md"
+    index_path.write_text(json.dumps(index), encoding="utf-8")
+    before = snapshot(outside)
+    fresh = Vault(root)
+    fresh.finalize()
+    fresh.write_note(**make_job(OTHER, "Lecture", assessment=False))
+    fresh.finalize()
+    assert snapshot(outside) == before

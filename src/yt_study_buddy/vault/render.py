@@ -18,6 +18,7 @@ from yt_study_buddy.models import ASSESSMENT_CATEGORIES, Assessment, NotesResult
 __all__ = [
     "render_note",
     "render_assessment",
+    "markdown_text",
     "dump_front_matter",
     "split_front_matter",
     "split_front_matter_raw",
@@ -43,6 +44,19 @@ _dumper: Any = None
 
 class _DateTime(str):
     """A local 'YYYY-MM-DDTHH:mm:ss' written as a YAML timestamp, not a quoted string."""
+
+
+# Characters Markdown or Obsidian read as syntax (emphasis, code, links, wiki links, tags, tables,
+# highlights, math, comments, block references): a backslash makes each show as itself.
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]#|~=$%^])")
+# Only "&" that would start an entity ("&amp;", "&#60;") needs escaping; "Q&A" stays as typed.
+_ENTITY_START = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+
+
+def markdown_text(text: str) -> str:
+    """Return text (a title, a channel name) escaped to show as itself in Markdown: no HTML, links or markup."""
+    text = _ENTITY_START.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
 
 
 def _when(value: str | None) -> str | None:
@@ -196,13 +210,14 @@ def render_note(meta: VideoMeta, subject: str, notes: NotesResult, *, created: s
     info = [f"[Watch on YouTube]({url})" if url and meta.source != "local" else
             (f"[Source]({url})" if url else "Source: local lecture file")]
     if channel:
-        info.append(channel)
+        info.append(markdown_text(channel))
     if duration:
         info.append(format_timestamp(duration))
     if assessment_name:
         # One line: renderers that join soft line breaks still show it cleanly.
         info.append(f"Assessment: [[{assessment_name}]]")
-    header = [f"# {title}", "", " · ".join(info)]
+    # Titles are untrusted (YouTube's, a caption file's): shown as text, never as HTML or links.
+    header = [f"# {markdown_text(title)}", "", " · ".join(info)]
     # The section is the vault's to write: one an engine wrote itself would give every card twice.
     body = "\n".join(header) + "\n\n" + strip_title(strip_flashcards(notes.markdown)) + "\n"
     cards = render_flashcards(notes.flashcards, subject_tag=tag, time_ref=_card_ref(meta), keep=card_comments)
@@ -255,7 +270,7 @@ def render_assessment(meta: VideoMeta, assessment: Assessment, *, note_name: str
         "tags": tags,
         **({"created": _when(created)} if created else {}),
     }
-    lines = [f"# Assessment: {title}", "", f"Back to notes: [[{note_name}]]", "",
+    lines = [f"# Assessment: {markdown_text(title)}", "", f"Back to notes: [[{note_name}]]", "",
              "Answer each question yourself first, then open its answer to compare.", ""]
     n = 0
     for cat, qs in _grouped(assessment):

@@ -18,6 +18,7 @@ import streamlit as st
 
 from yt_study_buddy.models import format_timestamp
 from yt_study_buddy.vault.flashcards import parse_flashcards
+from yt_study_buddy.vault.render import markdown_text
 from yt_study_buddy.vault.scan import stamp_of
 from yt_study_buddy.webui.library import (
     MAX_GRAPH_NOTES,
@@ -151,7 +152,7 @@ def library_tab(output: Path, default_output: str) -> None:
 def _note_header(note: LibraryNote, output: Path, url: str) -> None:
     source = f"[Watch the video]({url})" if url.startswith(("https://", "http://")) else "from a caption file"
     left, right = st.columns([4, 1])
-    left.caption(f"Subject: {note.subject} · {source}")
+    left.caption(f"Subject: {markdown_text(note.subject)} · {source}")
     right.link_button("Open in Obsidian", obsidian_url(output, note.path),
                       help="Opens this note in Obsidian (the output folder must be open there as a vault).")
 
@@ -169,5 +170,5 @@ def graph_section(library: Library, shown: list[Any], note: Any) -> None:
     elif note is not None:
         around = neighbourhood(library, note.video_id)
         st.graphviz_chart(build_graph_dot(around, focus=note.video_id, universe=library))
-        st.caption(f"{len(shown)} notes are too many for one picture: this is “{note.title}” and the notes "
+        st.caption(f"{len(shown)} notes are too many for one picture: this is “{markdown_text(note.title)}” and the notes "
                    "around it (choose a subject or another note to move).")

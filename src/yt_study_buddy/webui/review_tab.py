@@ -18,6 +18,7 @@ from yt_study_buddy.errors import StudyBuddyError
 from yt_study_buddy.models import format_timestamp
 from yt_study_buddy.study.deck import DeckCard
 from yt_study_buddy.study.review import RATINGS, ReviewQueue
+from yt_study_buddy.vault.render import markdown_text
 from yt_study_buddy.webui.library import safe_markdown
 
 __all__ = ["review_tab", "due_text"]
@@ -54,7 +55,8 @@ def _reveal() -> None:
 
 
 def _card(queue: ReviewQueue, card: DeckCard, left: int) -> None:
-    st.caption(f"{left} to study · {card.subject} · {card.title}")
+    # Subject and title come from the vault: shown as text, never as markup.
+    st.caption(f"{left} to study · {markdown_text(card.subject)} · {markdown_text(card.title)}")
     with st.container(border=True):
         st.markdown(safe_markdown(f"#### {card.card.front}"))
         if not st.session_state.get(_REVEALED):
@@ -66,7 +68,8 @@ def _card(queue: ReviewQueue, card: DeckCard, left: int) -> None:
         if card.card.timestamp is not None:
             moment = format_timestamp(card.card.timestamp)
             link = card.source_link
-            st.caption(f"[{card.title}, at {moment}]({link})" if link else f"{card.title}, at {moment}")
+            title = markdown_text(card.title)
+            st.caption(f"[{title}, at {moment}]({link})" if link else f"{title}, at {moment}")
     for column, rating in zip(st.columns(len(RATINGS)), RATINGS):
         column.button(rating.capitalize(), key=f"review_{rating}", help=_HELP[rating],
                       on_click=_rate, args=(queue, card, rating), use_container_width=True)
