@@ -387,3 +387,14 @@ def test_a_password_in_the_server_url_never_shows(fake_openai):
     engine = OpenAIEngine(base_url=url, model="llama3.2")
     assert "url-secret-pw" not in engine.server
     assert redact(f"failed at {url}") == f"failed at {url.replace('url-secret-pw', '***')}"
+
+
+@pytest.mark.parametrize("url", ["user:url-secret-pw@localhost:11434/v1", "ftp://me:url-secret-pw@localhost/v1",
+                                 "http://me:url-secret-pw@localhost:99999/v1", "http://me:url-secret-pw@[::1/v1",
+                                 "http://localhost:0/v1"])
+def test_a_malformed_server_url_is_a_usage_error_that_never_shows_its_password(url):
+    from yt_study_buddy.errors import InputError
+
+    with pytest.raises(InputError, match="must be an http") as info:
+        OpenAIEngine(base_url=url, model="llama3.2")
+    assert "url-secret-pw" not in info.value.reason

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from yt_study_buddy.config import redact
+from yt_study_buddy.net.proxy import mask_proxy_url
+
 __all__ = ["ServerInfo", "probe_server", "config_problem", "is_local_server", "is_openai_host", "server_label",
            "server_root", "DEFAULT_CONTEXT_TOKENS"]
 
@@ -59,11 +62,17 @@ class ServerInfo:
 
 def server_label(base_url: str) -> str:
     """The base URL without credentials or query, for messages."""
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(base_url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # "http://[::1", a port out of range: still a label, never the credentials
+        return redact(mask_proxy_url(base_url.split("?", 1)[0].split("#", 1)[0]))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # "user:pass@host" parses as the scheme "user" with the password in the path.
+        return redact(mask_proxy_url(base_url.split("?", 1)[0].split("#", 1)[0]))
+    host = parts.hostname
     if ":" in host:
         host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")
 
 
@@ -94,10 +103,14 @@ def is_local_server(base_url: str) -> bool:
 def config_problem(base_url: str | None, api_key: str | None) -> str | None:
     """Why this server setting cannot work (not an http(s) URL; OpenAI's API without a key), or None."""
     if base_url:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(base_url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a port out of range, an unclosed IPv6 bracket
+            valid = False
+        if not valid:
             return (f"--base-url (OPENAI_BASE_URL) must be an http:// or https:// URL, e.g. "
-                    f"http://localhost:11434/v1, got {server_label(base_url) or base_url[:40]!r}")
+                    f"http://localhost:11434/v1, got {server_label(base_url)[:80]!r}")
     if api_key or (base_url and not is_openai_host(base_url)):
         return None
     return ("OpenAI's API needs a key: set OPENAI_API_KEY, or point --base-url (OPENAI_BASE_URL) "
