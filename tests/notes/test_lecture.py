@@ -218,3 +218,15 @@ def test_a_long_lecture_fits_a_small_context_model_in_every_call():
         assert all(len(text) < len(notes.markdown) and whole not in text for text in across)
     finally:
         fake.stop()
+
+
+def test_claude_is_told_a_short_videos_chapters_and_its_key_points_follow_them(fake_anthropic):
+    lines = make_segments(TOPICS[0] + TOPICS[1], 150, seconds_each=4.0)  # 10 minutes
+    chapters = [Chapter(0, "Start"), Chapter(200, "Middle"), Chapter(400, "End")]
+    transcript = Transcript(VIDEO_ID, [Segment(*line) for line in lines], chapters=chapters)
+    notes = write_notes(claude(fake_anthropic), META, transcript)
+    assert notes.parts == 0 and len(fake_anthropic.requests) == 2  # the usual two calls
+    assert "Chapters: 0:00 Start; 3:20 Middle; 6:40 End" in fake_anthropic.requests[0]["system"][1]["text"]
+    assert headings(notes.markdown)[0] == "Chapters"
+    key_points = section(notes.markdown, "Key points")
+    assert [h for h, _ in split_sections(key_points, 3) if h] == ["Start · 0:00", "Middle · 3:20", "End · 6:40"]

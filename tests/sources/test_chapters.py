@@ -144,3 +144,20 @@ def test_ytdlp_fallback_reads_chapters_from_its_info(fake_youtube):
     transcript = client.fetch_transcript("ytdlpchap01")
     assert transcript.method == "yt-dlp"
     assert starts_titles(transcript.chapters) == [(0, "Waves"), (120, "Particles"), (300, "Both")]
+
+
+def test_a_chapters_file_given_as_input_is_named_for_its_lecture_not_processed(tmp_path):
+    from yt_study_buddy.errors import InputError
+    from yt_study_buddy.sources.inputs import source_for
+
+    (tmp_path / "lecture.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nHello\n", encoding="utf-8")
+    chapters = tmp_path / "lecture.chapters.vtt"
+    chapters.write_text("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nStart\n\n00:00:02.000 --> 00:00:04.000\nEnd\n",
+                        encoding="utf-8")
+    with pytest.raises(InputError, match="lecture.chapters.vtt is the chapters file of lecture.vtt"):
+        source_for(str(chapters))
+    # Without its lecture beside it, a file of that name is just captions.
+    alone = tmp_path / "other" / "talk.chapters.vtt"
+    alone.parent.mkdir()
+    alone.write_bytes(chapters.read_bytes())
+    assert source_for(str(alone)).kind == "local"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from yt_study_buddy.models import Chapter, Transcript, VideoMeta
-from yt_study_buddy.sources.captions import MAX_CAPTION_FILE_BYTES, load_caption_file, parse_vtt
+from yt_study_buddy.sources.captions import CAPTION_SUFFIXES, MAX_CAPTION_FILE_BYTES, load_caption_file, parse_vtt
 
 __all__ = [
     "chapters_from_description",
@@ -23,6 +23,7 @@ __all__ = [
     "valid_chapters",
     "parse_chapters_vtt",
     "chapters_file_for",
+    "captions_beside",
     "with_local_chapters",
     "load_lecture_file",
     "MIN_CHAPTERS",
@@ -148,6 +149,19 @@ def chapters_file_for(caption_path: str | Path) -> Path | None:
         candidate = path.with_name(stem + suffix)
         if candidate != path and candidate.is_file():
             return candidate
+    return None
+
+
+def captions_beside(chapters_path: str | Path) -> Path | None:
+    """The caption file a chapters file belongs to (lecture.vtt for lecture.chapters.vtt), if there is one."""
+    path = Path(chapters_path)
+    for suffix in _CHAPTER_SUFFIXES:
+        if path.name.lower().endswith(suffix):
+            stem = path.name[: -len(suffix)]
+            for caption_suffix in CAPTION_SUFFIXES:
+                sibling = path.with_name(stem + caption_suffix)
+                if stem and sibling.is_file():
+                    return sibling
     return None
 
 

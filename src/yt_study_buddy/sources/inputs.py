@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 from yt_study_buddy.errors import InputError, StudyBuddyError
 from yt_study_buddy.models import Source
 from yt_study_buddy.sources.captions import CAPTION_SUFFIXES, local_video_id, read_caption_bytes
+from yt_study_buddy.sources.chapters import captions_beside
 from yt_study_buddy.sources.urls import VIDEO_ID_RE, is_playlist_url, parse_playlist_id, parse_video_id, watch_url
 
 __all__ = [
@@ -123,6 +124,10 @@ def source_for(entry: Entry | str) -> Source:
         raise InputError(f"entry too long ({len(text)} characters){where}: not a link")
     path = _local_path(entry)
     if path is not None:
+        captions = captions_beside(path)
+        if captions is not None:  # e.g. "*.vtt" picked up lecture.chapters.vtt beside lecture.vtt
+            raise InputError(f"{text} is the chapters file of {captions.name}, not a lecture: it gives "
+                             f"that lecture its chapters{where}")
         try:
             # Read once, here: the id and the notes come from the same bytes.
             content = read_caption_bytes(path, str(path))
