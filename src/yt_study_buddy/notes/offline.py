@@ -17,7 +17,6 @@ from yt_study_buddy.notes.engine import DraftCallback
 from yt_study_buddy.notes.offline_parts import OfflinePartCalls
 from yt_study_buddy.models import (
     Assessment,
-    AssessmentQuestion,
     NotesResult,
     Transcript,
     VideoMeta,
@@ -33,25 +32,20 @@ from yt_study_buddy.notes.offline_analysis import (
     SUBJECT_POSITION,
     Analysis,
     analyse,
+    blank,
+    definition_text,
+    example_ids,
+    linked_pairs,
+    mention,
     nested,
     norm,
-    word_count,
+    quote,
 )
+from yt_study_buddy.notes.offline_questions import offline_questions
 from yt_study_buddy.notes.text_analysis import Term, tokenize
 
 __all__ = ["OfflineEngine"]
 
-_BLANK = "_____"
-_EXAMPLE_RE = re.compile(
-    r"\b(?:for example|for instance|imagine|such as|suppose|let's say|let us say|say you|e\.g\.|picture this)\b",
-    re.IGNORECASE,
-)
-# "Let me give you an example." introduces the example in the sentence that follows.
-_EXAMPLE_INTRO_RE = re.compile(
-    r"\b(?:give you an example|here is an example|here's an example|as an example|a good example|"
-    r"an example that|take an example|consider an example)\b",
-    re.IGNORECASE,
-)
 # How a speaker frames a talk: "today we look at", "in this lecture", "by the end you will be able to".
 _FRAMING_RE = re.compile(
     r"\b(?:today|this (?:lecture|video|session|talk|lesson|class|course|hour|week)|in this|by the end|"
@@ -74,14 +68,6 @@ def _stamp(meta: VideoMeta, transcript: Transcript, seconds: float) -> str:
     if _is_local(meta, transcript):
         return f"[{label}]"
     return f"[{label}]({youtube_link(meta.video_id or transcript.video_id, seconds)})"
-
-
-def _blank(pattern: re.Pattern[str], text: str) -> str:
-    return pattern.sub(_BLANK, text)
-
-
-def _quote(text: str) -> str:
-    return "“" + text.rstrip() + "”"
 
 
 class OfflineEngine(OfflinePartCalls):
@@ -146,7 +132,7 @@ class OfflineEngine(OfflinePartCalls):
                 first = a.sentences[term.first_sentence]
                 mentions = f"{term.count} mention{'s' if term.count != 1 else ''}"
                 parts.append(f"- **{term.display}** ({mentions}, first at {stamp(first.start)}): "
-                             f"{_quote(a.sentences[i].text)}")
+                             f"{quote(a.sentences[i].text)}")
             parts.append("")
         else:
             parts.append("No recurring terms were found in this transcript.\n")
@@ -162,12 +148,14 @@ class OfflineEngine(OfflinePartCalls):
         defined = [(t, a.definitions[t.key]) for t in a.terms if t.key in a.definitions]
         if defined:
             for term, i in sorted(defined, key=lambda ti: ti[1]):
-                parts.append(f"- **{term.display}**: {_quote(a.sentences[i].text)} ({stamp(a.sentences[i].start)})")
+                # "We call this X" quotes the sentence before it too: that one says what X is.
+                text, start = definition_text(a, term.key) or (a.sentences[i].text, a.sentences[i].start)
+                parts.append(f"- **{term.display}**: {quote(text)} ({stamp(start)})")
             parts.append("")
         else:
             parts.append("The speaker gives no explicit definitions; see Core concepts for how each term is used.\n")
 
-        _moments_section(parts, "Examples", a, self._example_ids(a), stamp,
+        _moments_section(parts, "Examples", a, example_ids(a), stamp,
                          "The speaker gives no worked examples in this video.")
 
         parts.append("## Questions for further study\n")
@@ -181,13 +169,7 @@ class OfflineEngine(OfflinePartCalls):
 
     def generate_assessment(self, meta: VideoMeta, transcript: Transcript, notes: NotesResult) -> Assessment:
         """Return gap-analysis, practical, one-up and connection questions answered from the transcript."""
-        a = self._analysis(meta, transcript)
-        questions: list[AssessmentQuestion] = []
-        questions.extend(self._gap_questions(a, notes))
-        questions.extend(self._practical_questions(a))
-        questions.extend(self._one_up_questions(a))
-        questions.extend(self._connection_questions(a))
-        return Assessment(questions=questions, usage={})
+        return Assessment(questions=offline_questions(self._analysis(meta, transcript), notes.markdown), usage={})
 
     # -- picking sentences -------------------------------------------------
 
@@ -243,7 +225,7 @@ class OfflineEngine(OfflinePartCalls):
 
         def about(term: Term, i: int) -> bool:
             # The sentence is about the term when the term opens it ("Overfitting is when ...").
-            match = a.patterns[term.key].search(a.sentences[i].text)
+            match = mention(a, term, a.sentences[i].text)
             return match is not None and SUBJECT_POSITION.match(a.sentences[i].text[:match.start()]) is not None
 
         def claim(term: Term, i: int) -> None:
@@ -302,25 +284,6 @@ class OfflineEngine(OfflinePartCalls):
                 seen.add(a.norms[best])
         return picked
 
-    @staticmethod
-    def _example_ids(a: Analysis) -> list[int]:
-        found = []
-        for s in a.sentences:
-            if word_count(s.text) > MAX_QUOTE_WORDS:
-                continue
-            if _EXAMPLE_RE.search(s.text):
-                found.append(s.index)
-            elif _EXAMPLE_INTRO_RE.search(s.text) and s.index + 1 < len(a.sentences):
-                found.append(s.index + 1)
-        distinct: dict[str, int] = {}
-        for i in sorted(set(found)):
-            distinct.setdefault(a.norms[i], i)
-        found = sorted(distinct.values())
-        if len(found) > 8:
-            keep = sorted(found, key=lambda i: (-a.scores[i], i))[:8]
-            found = sorted(keep)
-        return found
-
     def _cloze_items(self, a: Analysis, limit: int) -> list[tuple[Term, int]]:
         items: list[tuple[Term, int]] = []
         used: set[str] = set()  # one question per distinct sentence
@@ -336,7 +299,7 @@ class OfflineEngine(OfflinePartCalls):
                 text = a.sentences[i].text
                 if a.norms[i] in used or i in inside or a.words[i] > MAX_QUOTE_WORDS:
                     continue
-                blanked = _blank(a.patterns[term.key], text)
+                blanked = blank(a.patterns[term.key], text)
                 # A cloze needs context left over once the term is gone.
                 if blanked != text and len(tokenize(blanked)) >= 5:
                     items.append((term, i))
@@ -348,151 +311,24 @@ class OfflineEngine(OfflinePartCalls):
 
     def _study_questions(self, a: Analysis, stamp) -> list[str]:  # type: ignore[no-untyped-def]
         cloze = self._cloze_items(a, 6)
-        pairs = self._pairs(a, 2)
+        pairs = linked_pairs(a, 2)
         if not cloze and not pairs:
             return ["The transcript is too short to draw questions from.\n"]
         lines = ["Fill in the blanks, then check the answers below.\n"]
         answers = []
         for n, (term, i) in enumerate(cloze, 1):
             sent = a.sentences[i]
-            lines.append(f"{n}. {_blank(a.patterns[term.key], sent.text)} ({stamp(sent.start)})")
+            lines.append(f"{n}. {blank(a.patterns[term.key], sent.text)} ({stamp(sent.start)})")
             answers.append(f"{n}. **{term.display}**")
         offset = len(cloze)
         for n, (t1, t2, i) in enumerate(pairs, offset + 1):
             lines.append(f"{n}. How does **{t1.display}** relate to **{t2.display}**?")
-            answers.append(f"{n}. See {stamp(a.sentences[i].start)}: {_quote(a.sentences[i].text)}")
+            answers.append(f"{n}. See {stamp(a.sentences[i].start)}: {quote(a.sentences[i].text)}")
         lines.append("")
         lines.append("> [!success]- Answers")
         lines.extend(f"> {line}" for line in answers)
         lines.append("")
         return lines
-
-    @staticmethod
-    def _pairs(a: Analysis, limit: int) -> list[tuple[Term, Term, int]]:
-        """Return pairs of key terms spoken in the same sentence, strongest first."""
-        found = []
-        for x in range(len(a.terms)):
-            sx = set(a.terms[x].sentences)
-            for y in range(x + 1, len(a.terms)):
-                shared = sorted(sx.intersection(a.terms[y].sentences))
-                shared = [i for i in shared if a.words[i] <= MAX_QUOTE_WORDS]
-                if shared and not nested(a.terms[x], a.terms[y]):
-                    best = max(shared, key=lambda i: (a.scores[i], -i))
-                    found.append((len(shared), -x, -y, a.terms[x], a.terms[y], best))
-        found.sort(key=lambda f: (-f[0], -f[1], -f[2]))
-        out, used = [], set()
-        for _, _, _, t1, t2, i in found:
-            # Prefer fresh terms so the questions cover more ground.
-            if t1.key in used and t2.key in used:
-                continue
-            used.update((t1.key, t2.key))
-            out.append((t1, t2, i))
-            if len(out) >= limit:
-                break
-        return out
-
-    # -- assessment --------------------------------------------------------
-
-    def _gap_questions(self, a: Analysis, notes: NotesResult) -> list[AssessmentQuestion]:
-        ranked = sorted(range(len(a.sentences)), key=lambda i: (-a.scores[i], i))
-        out = []
-        asked: set[str] = set()
-        for i in ranked:
-            if len(out) >= 3 or a.scores[i] <= 0:
-                break
-            sent = a.sentences[i]
-            if a.norms[i] in asked or sent.text in notes.markdown \
-                    or not 8 <= word_count(sent.text) <= MAX_QUOTE_WORDS:
-                continue
-            terms = [t for t in a.terms if i in t.sentences]
-            if not terms:
-                continue
-            term = terms[0]
-            # A repeated sentence is one gap, asked about once.
-            asked.add(a.norms[i])
-            ts = format_timestamp(sent.start)
-            if len(out) % 2 == 0:
-                question = (f"Your notes skip what the lecture says about {term.display} at {ts}. "
-                            f"Without looking, fill the blank: {_quote(_blank(a.patterns[term.key], sent.text))}")
-            else:
-                question = (f"At {ts} the lecture makes a point about {term.display} that your notes leave out. "
-                            f"What is it, and why does it matter?")
-            out.append(AssessmentQuestion(
-                category="gap_analysis", question=question,
-                answer=f"{_quote(sent.text)} (at {ts})",
-                key_concepts=[t.display for t in terms[:3]], timestamp=sent.start))
-        return out
-
-    def _practical_questions(self, a: Analysis) -> list[AssessmentQuestion]:
-        examples = self._example_ids(a)
-        # Terms the speaker defines, then multi-word terms, make questions a learner can act on.
-        ranked = sorted(range(len(a.terms)), key=lambda n: (a.terms[n].key not in a.definitions,
-                                                           len(a.terms[n].key) == 1, n))
-        out = []
-        for n in ranked[:2]:
-            term = a.terms[n]
-            i = a.grounding[term.key]
-            sent = a.sentences[i]
-            ts = format_timestamp(sent.start)
-            answer = f"The lecture grounds it at {ts}: {_quote(sent.text)}"
-            example = next((e for e in examples if e in term.sentences and e != i), None)
-            if example is not None:
-                answer += (f" Its own example, at {format_timestamp(a.sentences[example].start)}: "
-                           f"{_quote(a.sentences[example].text)}")
-            out.append(AssessmentQuestion(
-                category="practical_application",
-                question=(f"Where would you meet or use {term.display} outside this lecture? Describe one concrete "
-                          f"situation, what {term.display} does there, and how you would apply it step by step."),
-                answer=answer, key_concepts=[term.display], timestamp=sent.start))
-        return out
-
-    def _one_up_questions(self, a: Analysis) -> list[AssessmentQuestion]:
-        out = []
-        for t1, t2, i in self._pairs(a, 2):
-            sent = a.sentences[i]
-            ts = format_timestamp(sent.start)
-            g1 = a.sentences[a.grounding[t1.key]]
-            g2 = a.sentences[a.grounding[t2.key]]
-            answer = f"At {ts} the lecture ties them together: {_quote(sent.text)}"
-            extra = [g for g in (g1, g2) if g.index != i]
-            for g in sorted(set(extra), key=lambda s: s.index):
-                answer += f" See also {format_timestamp(g.start)}: {_quote(g.text)}"
-            out.append(AssessmentQuestion(
-                category="one_up",
-                question=(f"Go one step beyond the video: combine {t1.display} and {t2.display}. "
-                          f"What happens to one when you change the other, and how would you test it?"),
-                answer=answer, key_concepts=[t1.display, t2.display], timestamp=sent.start))
-        return out
-
-    def _connection_questions(self, a: Analysis) -> list[AssessmentQuestion]:
-        # Pair early and late key terms: connecting distant parts of a lecture is the synthesis step.
-        firsts = sorted(a.terms, key=lambda t: (t.first_sentence, t.key))
-        out = []
-        if len(firsts) >= 2:
-            pairs = [(firsts[0], firsts[-1])]
-            if len(firsts) >= 4:
-                pairs.append((firsts[1], firsts[-2]))
-            for t1, t2 in pairs:
-                s1 = a.sentences[a.grounding[t1.key]]
-                s2 = a.sentences[a.grounding[t2.key]]
-                if s1.index > s2.index:
-                    s1, s2 = s2, s1
-                answer = (f"At {format_timestamp(s1.start)}: {_quote(s1.text)}"
-                          + ("" if s1.index == s2.index else f" At {format_timestamp(s2.start)}: {_quote(s2.text)}"))
-                out.append(AssessmentQuestion(
-                    category="connections",
-                    question=(f"The lecture introduces {t1.display} early and {t2.display} later. How do the two "
-                              f"ideas connect, and which concept you have studied before does each build on?"),
-                    answer=answer, key_concepts=[t1.display, t2.display], timestamp=s1.start))
-        elif firsts:
-            term = firsts[0]
-            sent = a.sentences[a.grounding[term.key]]
-            out.append(AssessmentQuestion(
-                category="connections",
-                question=f"Which idea you have studied before does {term.display} build on, and how?",
-                answer=f"At {format_timestamp(sent.start)}: {_quote(sent.text)}",
-                key_concepts=[term.display], timestamp=sent.start))
-        return out
 
 
 def _moments_section(parts: list[str], heading: str, a: Any, ids: Sequence[int],

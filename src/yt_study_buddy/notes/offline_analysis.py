@@ -14,7 +14,8 @@ from typing import Sequence
 from yt_study_buddy.models import Transcript, VideoMeta
 from yt_study_buddy.notes.text_analysis import Sentence, Term, extract_terms, split_sentences, term_pattern
 
-__all__ = ["Analysis", "analyse", "defines", "definition_text", "article_of", "norm", "word_count", "nested", "SUBJECT_POSITION",
+__all__ = ["Analysis", "analyse", "defines", "definition_text", "article_of", "example_ids", "linked_pairs", "mention",
+           "quote", "blank", "BLANK", "norm", "word_count", "nested", "SUBJECT_POSITION",
            "BACK_REFERENCE_RE", "MAX_QUOTE_WORDS", "DEFINITION_SEARCH"]
 
 DEFINES_AFTER = re.compile(
@@ -39,6 +40,19 @@ SUBJECT_POSITION = re.compile(
 # A sentence opening with a pronoun leans on the one before it; out of context it reads oddly.
 BACK_REFERENCE_RE = re.compile(r"^\W*(?:it|its|it's|this|that|these|those|they|their|he|she)\b", re.IGNORECASE)
 MAX_QUOTE_WORDS = 60
+#: A sentence that links two terms must be short enough to read as one statement about both.
+_LINK_MAX_WORDS = 40
+BLANK = "_____"
+EXAMPLE_RE = re.compile(
+    r"\b(?:for example|for instance|imagine|such as|suppose|let's say|let us say|say you|e\.g\.|picture this)\b",
+    re.IGNORECASE,
+)
+# "Let me give you an example." introduces the example in the sentence that follows.
+_EXAMPLE_INTRO_RE = re.compile(
+    r"\b(?:give you an example|here is an example|here's an example|as an example|a good example|"
+    r"an example that|take an example|consider an example)\b",
+    re.IGNORECASE,
+)
 DEFINITION_SEARCH = 60
 NORM_RE = re.compile(r"[^\w\s]+")
 
@@ -56,6 +70,8 @@ class Analysis:
     grounding: dict[tuple[str, ...], int]
     #: each sentence's text folded for comparison: repeated captions say the same thing at many times
     norms: list[str]
+    #: per term, the patterns of the longer terms holding it ("light" -> "light reactions")
+    longer: dict[tuple[str, ...], list[re.Pattern[str]]]
 
 
 def norm(text: str) -> str:
@@ -87,10 +103,11 @@ def analyse(meta: VideoMeta, transcript: Transcript) -> Analysis:
     patterns = {t.key: term_pattern(t) for t in terms}
     definitions: dict[tuple[str, ...], int] = {}
     grounding: dict[tuple[str, ...], int] = {}
+    holders = {t.key: [patterns[o.key] for o in terms if len(o.key) > len(t.key) and nested(t, o)] for t in terms}
     for term in terms:
         pattern = patterns[term.key]
         # "weight" in "it is called weight decay" is weight decay being defined, not weight.
-        longer = [patterns[t.key] for t in terms if len(t.key) > len(term.key) and nested(term, t)]
+        longer = holders[term.key]
         best = None
         # Speakers define a term when they introduce it, so the first mentions are enough to search.
         for i in term.sentences[:DEFINITION_SEARCH]:
@@ -109,7 +126,7 @@ def analyse(meta: VideoMeta, transcript: Transcript) -> Analysis:
         else:
             grounding[term.key] = term.sentences[0]
     return Analysis(sentences, terms, scores, words, patterns, definitions, grounding,
-                     [norm(s.text) for s in sentences])
+                    [norm(s.text) for s in sentences], holders)
 
 
 def defines(pattern: re.Pattern[str], text: str, longer: Sequence[re.Pattern[str]] = ()) -> bool:
@@ -162,3 +179,89 @@ def article_of(a: Analysis, key: tuple[str, ...]) -> str:
     match = a.patterns[key].search(a.sentences[i].text)
     found = _ARTICLE.search(a.sentences[i].text[:match.start()]) if match else None
     return found.group(1).lower() if found else ""
+
+
+def blank(pattern: re.Pattern[str], text: str) -> str:
+    """Return text with every mention of a term replaced by a blank."""
+    return pattern.sub(BLANK, text)
+
+
+def quote(text: str) -> str:
+    """Return text in typographic quotes."""
+    return "“" + text.rstrip() + "”"
+
+
+def example_ids(a: Analysis) -> list[int]:
+    """Return the sentences that give an example ("for instance ...", or the one after "here is an example")."""
+    found = []
+    for s in a.sentences:
+        if word_count(s.text) > MAX_QUOTE_WORDS:
+            continue
+        if EXAMPLE_RE.search(s.text):
+            found.append(s.index)
+        elif _EXAMPLE_INTRO_RE.search(s.text) and s.index + 1 < len(a.sentences):
+            found.append(s.index + 1)
+    distinct: dict[str, int] = {}
+    for i in sorted(set(found)):
+        distinct.setdefault(a.norms[i], i)
+    found = sorted(distinct.values())
+    if len(found) > 8:
+        keep = sorted(found, key=lambda i: (-a.scores[i], i))[:8]
+        found = sorted(keep)
+    return found
+
+
+def _links(a: Analysis, i: int) -> bool:
+    """True when sentence i can stand as the lecture's own statement of how two terms relate."""
+    text = a.sentences[i].text.rstrip()
+    return 6 <= a.words[i] <= _LINK_MAX_WORDS and not text.endswith("?") and not BACK_REFERENCE_RE.match(text)
+
+
+def linked_pairs(a: Analysis, limit: int, *, skip: set[tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
+                 spread: bool = False, quoted: set[int] | None = None) -> list[tuple[Term, Term, int]]:
+    """Return pairs of key terms that one sentence of the lecture links, with that sentence.
+
+    Only a sentence that says something about both (both spoken in it, a statement
+    that reads on its own) makes a pair: that sentence is the answer. Strongest
+    links first, or with ``spread`` the terms introduced furthest apart first.
+    ``skip`` holds pairs already asked about, ``quoted`` sentences already used as answers;
+    no two pairs share a sentence either.
+    """
+    found = []
+    for x in range(len(a.terms)):
+        sx = set(a.terms[x].sentences)
+        for y in range(x + 1, len(a.terms)):
+            t1, t2 = a.terms[x], a.terms[y]
+            if nested(t1, t2) or (skip and (t1.key, t2.key) in skip):
+                continue
+            shared = [i for i in sorted(sx.intersection(t2.sentences))
+                      if _links(a, i) and not (quoted and i in quoted) and mention(a, t1, a.sentences[i].text) and mention(a, t2, a.sentences[i].text)]
+            if shared:
+                best = max(shared, key=lambda i: (a.scores[i], -i))
+                distance = abs(t1.first_sentence - t2.first_sentence) if spread else 0
+                found.append((-distance, -len(shared), x, y, best))
+    found.sort()
+    out, used, said = [], set(), set(quoted or ())
+    for _, _, x, y, i in found:
+        t1, t2 = a.terms[x], a.terms[y]
+        # Prefer fresh terms so the questions cover more ground.
+        if (t1.key in used and t2.key in used) or a.norms[i] in said or i in said:
+            continue
+        used.update((t1.key, t2.key))
+        said.update((i, a.norms[i]))
+        out.append((t1, t2, i))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def mention(a: Analysis, term: Term, text: str) -> re.Match[str] | None:
+    """Return the first mention of the term in text that is not part of a longer key term, or None.
+
+    "light" inside "light reactions" is the longer term being spoken, not this one.
+    """
+    spans = [m.span() for p in a.longer.get(term.key, ()) for m in p.finditer(text)]
+    for match in a.patterns[term.key].finditer(text):
+        if not any(s <= match.start() and match.end() <= e for s, e in spans):
+            return match
+    return None

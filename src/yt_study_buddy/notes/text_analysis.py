@@ -84,7 +84,7 @@ STOPWORDS: frozenset[str] = frozenset(
     explained explaining understand understands understood remember remembers remembered discuss discusses
     discussed discussing mention mentions mentioned describe described describing describes grow grows grew realise
     realises realised realize realizes realized believe believes believed depend depends depended tend tends
-    tended helps helped emphasise emphasize revisit revisits
+    tended helps helped emphasise emphasize revisit revisits find finds found finding
     """.split()
 )
 
@@ -95,7 +95,7 @@ GENERIC_WORDS: frozenset[str] = frozenset(
     model data plant valley fit cell system process method function result output input structure unit
     size rate level type form part way idea concept term point test work use set number amount information
     example thing problem change step value time side area group line order state kind piece item source
-    effect role stuff something
+    effect role stuff something stage molecule phase bit
     """.split()
 )
 
