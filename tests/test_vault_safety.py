@@ -16,17 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.test_pipeline import add_videos, make_app, vid
+from tests.vault.test_containment import snapshot
 from yt_study_buddy import YouTubeStudyNotes
 from yt_study_buddy.cli.command import main
 from yt_study_buddy.errors import InputError
 from yt_study_buddy.models import ResultStatus
 from yt_study_buddy.sources.inputs import Entry
-from yt_study_buddy.vault.leases import Leases
 from yt_study_buddy.vault.store import HIDDEN_DIR
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # -- point 2: links inside .study-buddy ------------------------------------------------------------

@@ -8,16 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.vault.test_store import make_job
+from tests.vault.test_containment import snapshot
 from yt_study_buddy.errors import VaultError
 from yt_study_buddy.models import Segment, Transcript
 from yt_study_buddy.sources.caches import TranscriptCache
 from yt_study_buddy.vault.atomic import atomic_write_json
 from yt_study_buddy.vault.joblog import JobLog
 from yt_study_buddy.vault.store import HIDDEN_DIR, Vault
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--base-url", metavar="URL",
                    help="OpenAI-compatible server for --engine openai, e.g. http://localhost:11434/v1 "
                         "for Ollama (default: $OPENAI_BASE_URL, else OpenAI's API)")
-    g.add_argument("--force", action="store_true", help="re-process videos that already have notes")
+    g.add_argument("--force", action="store_true",
+                   help="re-process videos that already have notes; also lets -o name a folder holding other vaults")
     g.add_argument("--retry-failed", action="store_true", help="re-process failed, retryable jobs from the job log")
     g.add_argument("--relink", action="store_true",
                    help="re-link every note of the vault, not only what changed (alone: just re-link)")
