@@ -15,7 +15,7 @@ from typing import Any
 from yt_study_buddy.models import Flashcard
 from yt_study_buddy.notes.text_analysis import is_generic_term
 
-__all__ = ["card_range", "cards_from_answer", "clean_card", "CLOZE_MARK", "MAX_CARD_CHARS"]
+__all__ = ["card_range", "cards_from_answer", "clean_card", "card_side", "CLOZE_MARK", "MAX_CARD_CHARS"]
 
 #: Cards per 30 minutes of lecture, and the bounds for short and very long ones.
 _PER_HALF_HOUR = (8, 15)
@@ -35,10 +35,12 @@ def card_range(duration_seconds: float | None) -> tuple[int, int]:
     return min(low, _MAX_CARDS), min(high, _MAX_CARDS)
 
 
-def _one_line(value: Any) -> str:
+def card_side(value: Any) -> str:
+    """Return one side of a card as one clean line ('' for a non-string)."""
     if not isinstance(value, str):
         return ""
-    # "::" separates front from back in the vault's card lines, so it never appears inside a side.
+    # "::" separates front from back in the vault's card lines, so it never appears inside a side;
+    # nor does a comment marker, which the Spaced Repetition plugin's schedule lives in.
     text = _SPACE.sub(" ", value).strip().replace(":::", ":").replace("::", ":")
     return text.replace("<!--", "").replace("-->", "")[:MAX_CARD_CHARS].strip()
 
@@ -49,14 +51,14 @@ def _fold(text: str) -> str:
 
 def clean_card(front: Any, back: Any, cloze: Any = None, timestamp: Any = None) -> Flashcard | None:
     """Return a usable card from raw parts, or None (empty side, generic answer, answer in the question)."""
-    front_text, back_text = _one_line(front), _one_line(back)
+    front_text, back_text = card_side(front), card_side(back)
     # "==" only means something in a cloze; in a plain side it would turn into a stray blank.
     front_text, back_text = front_text.replace("==", ""), back_text.replace("==", "")
     if not front_text or not back_text or is_generic_term(back_text):
         return None
     if _fold(front_text) == _fold(back_text):
         return None
-    cloze_text = _one_line(cloze) or None
+    cloze_text = card_side(cloze) or None
     if cloze_text is not None:
         marked = CLOZE_MARK.findall(cloze_text)
         # One blank per card, on a real term, with words left around it to recall it from.

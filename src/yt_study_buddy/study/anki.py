@@ -17,7 +17,6 @@ import hashlib
 import html
 import io
 import itertools
-import re
 import sqlite3
 import time
 import zipfile
@@ -27,6 +26,7 @@ from typing import Sequence
 
 from yt_study_buddy.errors import InputError
 from yt_study_buddy.models import format_timestamp
+from yt_study_buddy.notes.cards import CLOZE_MARK
 from yt_study_buddy.study.deck import DeckCard, subjects_of, vault_cards
 from yt_study_buddy.vault.atomic import atomic_write_bytes
 from yt_study_buddy.vault.render import subject_tag
@@ -46,7 +46,6 @@ _CSS = """\
 .cloze-term { font-weight: bold; color: #0969da; }
 """
 
-_CLOZE = re.compile(r"==([^=\n]+?)==")
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def _back_html(card: DeckCard) -> str:
     back = html.escape(card.card.back)
     if card.card.cloze:
         # The whole sentence with the answer marked, so the blank is seen in its context.
-        sentence = _CLOZE.sub(lambda m: f'<span class="cloze-term">{m.group(1)}</span>',
+        sentence = CLOZE_MARK.sub(lambda m: f'<span class="cloze-term">{m.group(1)}</span>',
                               html.escape(card.card.cloze))
         return f"{back}<br><br>{sentence}"
     return back

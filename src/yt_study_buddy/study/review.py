@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from yt_study_buddy.errors import InputError
 from yt_study_buddy.study.deck import DeckCard, vault_cards
@@ -177,11 +177,6 @@ class ReviewQueue:
     def _save(self, state: dict[str, dict[str, Any]]) -> None:
         self.vault.ensure_hidden()
         atomic_write_json(self.path, {"version": _VERSION, "cards": state})
-
-    def reviewed(self, keys: Iterable[str]) -> dict[str, int]:
-        """How many times each of these cards has been reviewed."""
-        state = self._load()
-        return {k: int((state.get(k) or {}).get("reviews", 0) or 0) for k in keys}
 
 
 def _is_hex(text: str) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 from yt_study_buddy.models import Flashcard, parse_timestamp
+from yt_study_buddy.notes.cards import CLOZE_MARK, card_side
 
 __all__ = [
     "FLASHCARDS_HEADING",
@@ -43,7 +44,6 @@ _SR_COMMENT = re.compile(r"\s*(<!--SR:[^\n]*?-->)\s*$")
 _SR_LINE = re.compile(r"^\s*<!--SR:[^\n]*?-->\s*$")
 _TIME_REF = re.compile(r"\s*\[(\d{1,3}:\d{2}(?::\d{2})?)\](?:\((https?://[^\s()]+)\))?\s*$")
 _WIKI = re.compile(r"\[\[([^\[\]|\n]+?)(?:\|([^\[\]\n]+?))?\]\]")
-_CLOZE = re.compile(r"==([^=\n]+?)==")
 _SECTION_END = re.compile(r"^#{1,2}\s")
 
 
@@ -77,17 +77,12 @@ def _safe_start(text: str) -> str:
     return re.sub(r"^(?:[#>|*+-]+\s*|\d+[.)]\s+)+", "", text).strip()
 
 
-def _side(text: str) -> str:
-    # One line, and "::" only ever between front and back.
-    return " ".join(str(text).split()).replace(":::", ":").replace("::", ":").replace("<!--", "")
-
-
 def card_line(card: Flashcard, time_ref: Callable[[float], str]) -> str:
     """Return the single line of one card, ending with its timestamp link."""
     if card.cloze:
-        body = _safe_start(_side(card.cloze))
+        body = _safe_start(card_side(card.cloze))
     else:
-        body = f"{_safe_start(_side(card.front))}::{_side(card.back)}"
+        body = f"{_safe_start(card_side(card.front))}::{card_side(card.back)}"
     ref = time_ref(card.timestamp) if card.timestamp is not None else ""
     return f"{body} {ref}".rstrip()
 
@@ -172,9 +167,9 @@ def _parse_line(line: str) -> VaultCard | None:
         front, _, back = text.partition(":::") if ":::" in text else text.partition("::")
         front, back = front.strip(), back.strip()
         return VaultCard(front, back, None, timestamp, link) if front and back else None
-    answers = _CLOZE.findall(text)
+    answers = CLOZE_MARK.findall(text)
     if answers:
-        front = _CLOZE.sub("[...]", text)
+        front = CLOZE_MARK.sub("[...]", text)
         return VaultCard(front, ", ".join(a.strip() for a in answers), text, timestamp, link)
     return None
 

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from yt_study_buddy.models import format_timestamp
-from yt_study_buddy.vault.flashcards import parse_flashcards
+from yt_study_buddy.vault.flashcards import parse_flashcards, strip_flashcards
 from yt_study_buddy.vault.render import markdown_text
 from yt_study_buddy.vault.scan import stamp_of
 from yt_study_buddy.webui.library import (
@@ -38,7 +38,6 @@ from yt_study_buddy.webui.study_view import (
     obsidian_url,
     search_notes,
     split_answers,
-    without_flashcards,
 )
 
 __all__ = ["library_tab", "graph_section", "show_parts", "NOTE_KEY"]
@@ -136,7 +135,8 @@ def library_tab(output: Path, default_output: str) -> None:
             meta, body = read_note(note.path)
             _note_header(note, output, str(meta.get("url") or ""))
             if body:
-                st.markdown(safe_markdown(link_notes(without_flashcards(body), targets, output=param)))
+                # The cards are drawn below, each answer folded.
+                st.markdown(safe_markdown(link_notes(strip_flashcards(body), targets, output=param)))
                 _flashcards(body)
             else:
                 st.markdown("*This note can't be read (moved or deleted?).*")

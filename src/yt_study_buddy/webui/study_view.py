@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 from urllib.parse import quote, urlencode
 
-from yt_study_buddy.vault.flashcards import strip_flashcards
-
 __all__ = [
     "Part",
     "split_answers",
@@ -23,7 +21,6 @@ __all__ = [
     "link_targets",
     "obsidian_url",
     "search_notes",
-    "without_flashcards",
     "LINK_TAB",
 ]
 
@@ -144,11 +141,6 @@ def obsidian_url(vault_root: str | Path, note: str | Path) -> str:
     except ValueError:
         rel = path.stem
     return f"obsidian://open?vault={quote(root.name, safe='')}&file={quote(rel, safe='')}"
-
-
-def without_flashcards(markdown: str) -> str:
-    """Return a note body without its Flashcards section (the app shows the cards with hidden answers)."""
-    return strip_flashcards(markdown)
 
 
 def search_notes(notes: Sequence, query: str, text_of: Callable[[object], str]) -> list:
