@@ -101,3 +101,15 @@ def test_a_definition_is_quoted_only_for_the_term_it_defines():
     assert "**weight**: “A weight is a number the model learns during training.”" in definitions
     assert "**weight decay**:" in definitions
     assert "model" not in notes.concepts and "plant" not in notes.concepts and "fit" not in notes.concepts
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_a_gap_blank_takes_a_whole_key_term(path):
+    _, notes, assessment = _run(path)
+    multi = [c for c in notes.concepts if " " in c]
+    for q in assessment.questions:
+        if "fill the blank" in q.question:
+            for concept in multi:
+                first, rest = concept.split(" ", 1)
+                # "the same _____ synthase enzyme": half of "ATP synthase" blanked.
+                assert f"_____ {rest}" not in q.question and f"{first} _____" not in q.question, q.question

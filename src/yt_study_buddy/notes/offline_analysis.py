@@ -14,7 +14,7 @@ from typing import Sequence
 from yt_study_buddy.models import Transcript, VideoMeta
 from yt_study_buddy.notes.text_analysis import Sentence, Term, extract_terms, split_sentences, term_pattern
 
-__all__ = ["Analysis", "analyse", "defines", "definition_text", "article_of", "example_ids", "linked_pairs", "mention",
+__all__ = ["Analysis", "analyse", "defines", "definition_text", "article_of", "example_ids", "linked_pairs", "mention", "blank_alone",
            "quote", "blank", "BLANK", "norm", "word_count", "nested", "SUBJECT_POSITION",
            "BACK_REFERENCE_RE", "MAX_QUOTE_WORDS", "DEFINITION_SEARCH"]
 
@@ -265,3 +265,10 @@ def mention(a: Analysis, term: Term, text: str) -> re.Match[str] | None:
         if not any(s <= match.start() and match.end() <= e for s, e in spans):
             return match
     return None
+
+
+def blank_alone(a: Analysis, term: Term, text: str) -> str:
+    """Return text with the term's own mentions blanked; a mention inside a longer key term stays."""
+    spans = [m.span() for p in a.longer.get(term.key, ()) for m in p.finditer(text)]
+    return a.patterns[term.key].sub(
+        lambda m: m.group(0) if any(s <= m.start() and m.end() <= e for s, e in spans) else BLANK, text)

@@ -17,10 +17,11 @@ from yt_study_buddy.notes.offline_analysis import (
     BACK_REFERENCE_RE,
     MAX_QUOTE_WORDS,
     Analysis,
-    blank,
+    blank_alone,
     definition_text,
     example_ids,
     linked_pairs,
+    mention,
     quote,
     word_count,
 )
@@ -66,15 +67,16 @@ def _gap_questions(a: Analysis, notes_markdown: str) -> list[AssessmentQuestion]
                 or not 8 <= word_count(sent.text) <= MAX_QUOTE_WORDS:
             continue
         terms = [t for t in a.terms if i in t.sentences]
-        if not terms:
+        # The blank takes a whole term: "ATP" inside "ATP synthase" would leave half of one showing.
+        term = next((t for t in terms if mention(a, t, sent.text) is not None), None)
+        if term is None:
             continue
-        term = terms[0]
         # A repeated sentence is one gap, asked about once.
         asked.add(a.norms[i])
         ts = format_timestamp(sent.start)
         if len(out) % 2 == 0:
             question = (f"Your notes skip what the lecture says about {term.display} at {ts}. "
-                        f"Without looking, fill the blank: {quote(blank(a.patterns[term.key], sent.text))}")
+                        f"Without looking, fill the blank: {quote(blank_alone(a, term, sent.text))}")
         else:
             question = (f"At {ts} the lecture makes a point about {term.display} that your notes leave out. "
                         f"What is it, and why does it matter?")
