@@ -10,7 +10,7 @@ import fsrs
 import pytest
 
 from tests.study.conftest import build_vault
-from yt_study_buddy.errors import InputError
+from yt_study_buddy.errors import InputError, VaultError
 from yt_study_buddy.study.review import RATINGS, ReviewQueue
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
@@ -100,3 +100,17 @@ def test_raters_in_parallel_never_lose_an_answer(example_vault):
         t.join(30)
     state = json.loads((example_vault / ".study-buddy" / "review.json").read_text())
     assert set(state["cards"]) == {c.key for c in cards}
+
+
+@pytest.mark.parametrize("name", ["review.lock", "review.json"])
+def test_a_link_in_place_of_the_review_files_is_never_followed(example_vault, tmp_path, name):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("someone else's file\n", encoding="utf-8")
+    link = example_vault / ".study-buddy" / name
+    link.unlink(missing_ok=True)
+    link.symlink_to(outside)
+    q = queue(example_vault)
+    card = q.due(now=NOW)[0]
+    with pytest.raises(VaultError, match="link"):
+        q.rate(card, "good", now=NOW)
+    assert outside.read_text(encoding="utf-8") == "someone else's file\n" and link.is_symlink()

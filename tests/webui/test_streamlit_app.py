@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from yt_study_buddy.errors import VideoUnavailable
+from yt_study_buddy.errors import StudyBuddyError, VideoUnavailable
 from yt_study_buddy.events import JobEvent, Stage
 from yt_study_buddy.sources.inputs import Entry, read_list_file
 from yt_study_buddy.webui.jobs import (
@@ -184,6 +184,17 @@ def test_save_uploads_keeps_files_inside_the_folder_with_safe_names(tmp_path):
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(p.name for p in paths)
     with pytest.raises(Exception, match="unsupported file type"):
         save_uploads(folder, [("movie.exe", b"MZ")])
+
+
+def test_uploads_never_follow_a_link_out_of_the_vault(tmp_path):
+    root = tmp_path / "vault"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / ".study-buddy").mkdir(parents=True)
+    (root / ".study-buddy" / "uploads").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(StudyBuddyError, match="link .*uploads"):
+        save_uploads(root / ".study-buddy" / "uploads", [("lecture.vtt", b"WEBVTT\n")], root=root)
+    assert list(outside.iterdir()) == []
 
 
 def test_entries_from_text_skips_blanks_and_comments():

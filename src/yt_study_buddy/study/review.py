@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from yt_study_buddy.errors import InputError
 from yt_study_buddy.study.deck import DeckCard, vault_cards
-from yt_study_buddy.vault.atomic import atomic_write_json
+from yt_study_buddy.vault.atomic import atomic_write_json, refuse_links
 from yt_study_buddy.vault.store import Vault
 
 __all__ = ["RATINGS", "ReviewQueue", "SubjectCounts", "REVIEW_FILE"]
@@ -107,7 +107,9 @@ class ReviewQueue:
             import filelock
 
             self.vault.ensure_hidden()
-            self._lock = filelock.FileLock(str(self.vault.hidden / "review.lock"), thread_local=True)
+            # A planted review.lock -> /elsewhere is refused by name, never opened.
+            path = refuse_links(self.vault.hidden / "review.lock", self.vault.root)
+            self._lock = filelock.FileLock(str(path), thread_local=True)
         return self._lock
 
     # -- questions --------------------------------------------------------------------
@@ -176,7 +178,7 @@ class ReviewQueue:
 
     def _save(self, state: dict[str, dict[str, Any]]) -> None:
         self.vault.ensure_hidden()
-        atomic_write_json(self.path, {"version": _VERSION, "cards": state})
+        atomic_write_json(self.path, {"version": _VERSION, "cards": state}, root=self.vault.root)
 
 
 def _is_hex(text: str) -> bool:

@@ -381,8 +381,11 @@ def _upload_name(name: str, allowed: Sequence[str]) -> str:
 
 
 def save_uploads(folder: str | Path, files: Iterable[tuple[str, bytes]],
-                 allowed: Sequence[str] = CAPTION_SUFFIXES) -> list[Path]:
-    """Write uploaded (name, bytes) files atomically into folder with safe names; return their paths."""
+                 allowed: Sequence[str] = CAPTION_SUFFIXES, *, root: Path | None = None) -> list[Path]:
+    """Write uploaded (name, bytes) files atomically into folder with safe names; return their paths.
+
+    ``root``: the vault the folder lies in; a link on the way below it is refused, never followed.
+    """
     target = Path(folder)
     paths: list[Path] = []
     used: dict[str, bytes] = {}
@@ -396,13 +399,14 @@ def save_uploads(folder: str | Path, files: Iterable[tuple[str, bytes]],
             safe = f"{stem} ({number}){suffix}"
         used[safe] = data
         path = target / safe
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data, root=root)
         if path not in paths:
             paths.append(path)
     return paths
 
 
-def save_caption_uploads(folder: str | Path, files: Iterable[tuple[str, bytes]]) -> list[Path]:
+def save_caption_uploads(folder: str | Path, files: Iterable[tuple[str, bytes]], *,
+                         root: Path | None = None) -> list[Path]:
     """Save uploaded caption files; a .txt that is a list of links or files is refused by its own name."""
     files = list(files)
     for name, data in files:
@@ -410,12 +414,12 @@ def save_caption_uploads(folder: str | Path, files: Iterable[tuple[str, bytes]])
         if shown.lower().endswith(".txt") and looks_like_a_list(data):
             raise InputError(f"{shown} is a list of links or files, not a transcript: upload it as "
                              "a list of links instead")
-    return save_uploads(folder, files)
+    return save_uploads(folder, files, root=root)
 
 
-def read_uploaded_list(folder: str | Path, name: str, data: bytes) -> list[Entry]:
+def read_uploaded_list(folder: str | Path, name: str, data: bytes, *, root: Path | None = None) -> list[Entry]:
     """Store an uploaded list of links in folder and read its entries."""
-    [path] = save_uploads(folder, [(name, data)], allowed=(".txt",))
+    [path] = save_uploads(folder, [(name, data)], allowed=(".txt",), root=root)
     return read_list_file(path)
 
 _LOG_COLUMNS = ("finished_at", "title", "subject", "status", "error", "retryable",

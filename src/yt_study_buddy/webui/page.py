@@ -268,9 +268,10 @@ def process_tab(options: Options) -> None:
             uploads = Path(app.vault.hidden) / UPLOADS_FOLDER
             entries = entries_from_text(text or "")
             if list_file is not None:
-                entries += read_uploaded_list(uploads, list_file.name, list_file.getvalue())
+                entries += read_uploaded_list(uploads, list_file.name, list_file.getvalue(), root=app.vault.root)
             if captions:
-                saved = save_caption_uploads(uploads, [(f.name, f.getvalue()) for f in captions])
+                saved = save_caption_uploads(uploads, [(f.name, f.getvalue()) for f in captions],
+                                             root=app.vault.root)
                 entries += [Entry(str(path.resolve()), "uploaded file") for path in saved]
             return entries
 
