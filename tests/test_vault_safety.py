@@ -240,3 +240,21 @@ def test_a_claim_left_by_a_crashed_run_is_stale(tmp_path, fake_youtube):
     start = time.monotonic()
     report = make_app(tmp_path, fake_youtube).process_urls(urls)
     assert report.ok and time.monotonic() - start < 10
+
+
+def test_clearing_part_drafts_removes_only_our_draft_files(tmp_path):
+    """The drafts folder is in the vault: a file the user (or a sync tool) put there, or a link, stays."""
+    from yt_study_buddy.vault.drafts import PartDrafts
+
+    generated = tmp_path / HIDDEN_DIR / "generated" / "vid00000001.json"
+    drafts = PartDrafts.beside(generated, tmp_path)
+    drafts.put("0123abcd", {"markdown": "part one"})
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.json"
+    outside.write_text("{}", encoding="utf-8")
+    folder = drafts.folder
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    (folder / "0123abce.json").symlink_to(outside)
+    (folder / "not-a-key.json").write_text("{}", encoding="utf-8")
+    drafts.clear()
+    assert sorted(p.name for p in folder.iterdir()) == ["0123abce.json", "not-a-key.json", "notes.txt"]
+    assert outside.read_text(encoding="utf-8") == "{}"

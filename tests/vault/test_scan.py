@@ -172,3 +172,28 @@ def test_an_oversized_file_is_not_read(tmp_path, monkeypatch):
     build(tmp_path, 1)
     monkeypatch.setattr(scan, "MAX_NOTE_BYTES", 100)
     assert scan.read_record(tmp_path / "Machine Learning" / "Lecture 0.md") is None
+
+
+def test_a_yaml_alias_bomb_in_the_front_matter_is_never_expanded_into_a_title(tmp_path):
+    """Aliases nest lists cheaply in YAML; turned into text they grow ninefold per level."""
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]" for i in range(5)]
+    note = tmp_path / "Physics" / "Bomb.md"
+    note.parent.mkdir()
+    note.write_text("---\n" + "\n".join(levels) + "\ntype: study-note\nvideo_id: vidbomb0001\n"
+                    "title: *f\nsubject: *f\nconcepts: [*f, *e, real concept]\n---\n\n# Bomb\n", encoding="utf-8")
+    record = scan.read_record(note)
+    assert record is not None and record.video_id == "vidbomb0001"
+    assert record.title == "vidbomb0001" and record.subject == "Physics"
+    assert record.concepts == ["real concept"]
+
+
+def test_a_note_is_never_read_through_a_symbolic_link(tmp_path):
+    """Even a link to a real note of this vault: the walk skips links, and so does every direct read."""
+    vault = build(tmp_path, 1)
+    note = next(tmp_path.glob("*/*Lecture 0.md"))
+    link = note.with_name("Linked.md")
+    link.symlink_to(note)
+    assert scan.read_bytes(note) is not None
+    assert scan.read_bytes(link) is None and scan.read_record(link) is None
+    assert vault.owner(link) is None
