@@ -138,3 +138,12 @@ def test_every_logger_is_scrubbed_once_a_secret_is_known(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "calling with ***" in proc.stdout and "RuntimeError: rejected key ***" in proc.stdout
     assert "custom-secret-key-0042" not in proc.stdout + proc.stderr
+
+
+def test_passwords_in_service_urls_and_any_openai_key_are_secrets(tmp_path):
+    load_settings({"ANTHROPIC_BASE_URL": "http://me:anthropic-url-pw%21@127.0.0.1:9",
+                   "OPENAI_BASE_URL": "http://me:openai-url-pw@127.0.0.1:9/v1",
+                   "YT_STUDY_BUDDY_YOUTUBE_URL": "http://me:youtube-url-pw@127.0.0.1:9",
+                   "OPENAI_API_KEY": "local-server-token"}, tmp_path / "none.env")
+    text = redact("anthropic-url-pw! anthropic-url-pw%21 openai-url-pw youtube-url-pw local-server-token")
+    assert text == "*** *** *** *** ***"

@@ -17,7 +17,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from yt_study_buddy.errors import InputError
 
@@ -228,4 +228,17 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
     register_secret(settings.api_key)
     register_secret(settings.openai_api_key)
     register_secret(settings.tor_control_password)
+    for url in (settings.anthropic_base_url, settings.openai_base_url, settings.youtube_base_url):
+        _register_url_password(url)
     return settings
+
+
+def _register_url_password(url: str | None) -> None:
+    """A password in a service URL (http://user:pass@host) is a secret, as typed and decoded."""
+    try:
+        password = urlsplit(url).password if url else None
+    except ValueError:  # malformed: the URL's own check says so, without the credentials
+        return
+    if password:
+        register_secret(password)
+        register_secret(unquote(password))
