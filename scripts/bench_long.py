@@ -46,7 +46,7 @@ def _serve(conn, minutes: float, yt_latency: float, claude_latency: float, per_1
     while (message := conn.recv()) != "stop":
         if message == "stats":
             conn.send({"calls": claude.count, "peak": claude.peak_concurrency})
-            claude.peak_concurrency = 0
+            claude.reset_peak()
     youtube.stop()
     claude.stop()
     conn.send("stopped")

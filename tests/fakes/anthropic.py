@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.fakes.http import LoopbackServer
+from tests.fakes.http import InFlight, LoopbackServer
 from tests.fakes.lecture import TRANSCRIPT as _TRANSCRIPT
 from tests.fakes.lecture import Lecture as _Lecture
 from tests.fakes.lecture import from_schema as _from_schema
@@ -88,8 +88,7 @@ class FakeAnthropic:
         self.history: list[dict[str, Any]] = []
         self.count = 0
         self.rate_limited = 0
-        self.peak_concurrency = 0
-        self._active = 0
+        self._in_flight = InFlight()
         self._truncate = 0
         self._queue: collections.deque[ScriptedResponse] = collections.deque()
         self._cache: set[str] = set()
@@ -167,15 +166,10 @@ class FakeAnthropic:
         if self.api_key is not None and self._presented_key(handler) != self.api_key:
             handler.send_json(401, error_body(401, "invalid x-api-key"))
             return
-        with self._lock:
-            if self.max_concurrent is not None and self._active >= self.max_concurrent:
+        leave = self._in_flight.enter(handler, self.max_concurrent)
+        if leave is None:
+            with self._lock:
                 self.rate_limited += 1
-                busy = True
-            else:
-                busy = False
-                self._active += 1
-                self.peak_concurrency = max(self.peak_concurrency, self._active)
-        if busy:
             handler.send_json(429, error_body(429, "Number of concurrent requests exceeded"),
                               headers={"retry-after": f"{self.retry_after:g}"})
             return
@@ -189,8 +183,16 @@ class FakeAnthropic:
             else:
                 handler.send_json(200, message, headers={"request-id": message["id"]})
         finally:
-            with self._lock:
-                self._active -= 1
+            leave()
+
+    @property
+    def peak_concurrency(self) -> int:
+        """Most calls being answered at once."""
+        return self._in_flight.peak
+
+    def reset_peak(self) -> None:
+        """Measure peak_concurrency afresh from now on."""
+        self._in_flight.reset_peak()
 
     def _list_models(self, handler: Any) -> None:
         # GET /v1/models: free, and the cheapest way to learn whether a key is accepted.
@@ -348,6 +350,7 @@ class FakeAnthropic:
         yield "message_stop", {"type": "message_stop"}
 
     def _send_stream(self, handler: Any, message: dict[str, Any]) -> None:
+        handler.answering()
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream")
         handler.send_header("Cache-Control", "no-cache")

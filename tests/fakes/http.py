@@ -5,9 +5,48 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
-__all__ = ["LoopbackServer", "FakeHandler"]
+__all__ = ["LoopbackServer", "FakeHandler", "InFlight"]
+
+
+class InFlight:
+    """How many requests a fake is answering right now, and the most at once.
+
+    A request leaves the count just before its answer's first byte goes out:
+    a client that has its answer may send its next request at once, and the
+    server must not count the two as running together (that race showed up
+    as a peak above the client's limit, and as spurious 429s, on busy machines).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.active = 0
+        self.peak = 0
+
+    def enter(self, handler: "FakeHandler", limit: int | None = None) -> Callable[[], None] | None:
+        """Count this request in and return its leave(); None (not counted) when ``limit`` are in already."""
+        with self._lock:
+            if limit is not None and self.active >= limit:
+                return None
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        left = False
+
+        def leave() -> None:
+            nonlocal left
+            with self._lock:
+                if not left:
+                    left = True
+                    self.active -= 1
+
+        handler.before_send = leave
+        return leave
+
+    def reset_peak(self) -> None:
+        """Start measuring the peak afresh."""
+        with self._lock:
+            self.peak = self.active
 
 
 class FakeHandler(BaseHTTPRequestHandler):
@@ -23,14 +62,19 @@ class FakeHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    #: run once before the answer's first byte (InFlight.enter sets it)
+    before_send: Callable[[], None] | None = None
+
+    def answering(self) -> None:
+        """Call before the first byte of an answer: a client that got its answer has left the count."""
+        hook, self.before_send = self.before_send, None
+        if hook is not None:
+            hook()
+
     def send_bytes(self, status: int, body: bytes, content_type: str = "text/plain",
                    headers: dict[str, str] | None = None) -> None:
         """Send a complete response."""
-        hook = getattr(self, "before_send", None)
-        if hook is not None:
-            # Runs before the first byte: a client that got its answer has left the server's count.
-            self.before_send = None
-            hook()
+        self.answering()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

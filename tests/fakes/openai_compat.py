@@ -34,7 +34,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.fakes.http import LoopbackServer
+from tests.fakes.http import InFlight, LoopbackServer
 from tests.fakes.lecture import TRANSCRIPT, Lecture, existing_subjects, from_schema, tokens
 
 __all__ = ["FakeOpenAICompat", "fake_openai", "error_body", "MODEL", "main"]
@@ -80,8 +80,7 @@ class FakeOpenAICompat:
         self.history: list[dict[str, Any]] = []
         self.count = 0
         self.rate_limited = 0
-        self.peak_concurrency = 0
-        self._active = 0
+        self._in_flight = InFlight()
         self._truncate = 0
         self._queue: collections.deque[_Scripted] = collections.deque()
         self._answers: collections.deque[str] = collections.deque()
@@ -215,14 +214,10 @@ class FakeOpenAICompat:
         if problem:
             handler.send_json(400, error_body(400, problem))
             return
-        with self._lock:
-            busy = self.max_concurrent is not None and self._active >= self.max_concurrent
-            if busy:
+        leave = self._in_flight.enter(handler, self.max_concurrent)
+        if leave is None:
+            with self._lock:
                 self.rate_limited += 1
-            else:
-                self._active += 1
-                self.peak_concurrency = max(self.peak_concurrency, self._active)
-        if busy:
             handler.send_json(429, error_body(429, "Too many concurrent requests"),
                               headers={"retry-after": f"{self.retry_after:g}"})
             return
@@ -236,8 +231,12 @@ class FakeOpenAICompat:
             else:
                 handler.send_json(200, completion)
         finally:
-            with self._lock:
-                self._active -= 1
+            leave()
+
+    @property
+    def peak_concurrency(self) -> int:
+        """Most chat calls being answered at once."""
+        return self._in_flight.peak
 
     def _unsupported(self, body: dict[str, Any]) -> str | None:
         """What a real server with this feature set would reject, as its 400 says it."""
@@ -346,6 +345,7 @@ class FakeOpenAICompat:
             yield dict(base, choices=[], usage=completion["usage"])
 
     def _send_stream(self, handler: Any, completion: dict[str, Any], usage: bool) -> None:
+        handler.answering()
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream")
         handler.send_header("Cache-Control", "no-cache")

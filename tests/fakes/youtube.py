@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fakes.http import LoopbackServer
+from tests.fakes.http import InFlight, LoopbackServer
 
 __all__ = [
     "FakeYouTube",
@@ -148,6 +148,7 @@ class RequestRecord:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    #: when it arrived, time.monotonic() (the clock of the app's limits and of the other fakes)
     time: float
 
 
@@ -168,11 +169,14 @@ class FakeYouTube:
         self.block_next_watches = 0
         #: yt-dlp meets "Sign in to confirm you're not a bot" for every video
         self.ytdlp_bot_check = False
+        #: video id -> event: that video's requests are not answered before the event is set
+        self.holds: dict[str, threading.Event] = {}
+        #: seconds a held request waits at most (then it is answered anyway)
+        self.hold_timeout = 30.0
         self.videos: dict[str, FakeVideo] = {}
         self.playlists: dict[str, tuple[str, list[str]]] = {}
         self.requests: list[RequestRecord] = []
-        self.peak_concurrency = 0
-        self._active = 0
+        self._in_flight = InFlight()
         self._lock = threading.Lock()
         self._server = LoopbackServer(self, port)
         self._started = False
@@ -249,7 +253,12 @@ class FakeYouTube:
         """Forget the requests seen so far."""
         with self._lock:
             self.requests.clear()
-            self.peak_concurrency = 0
+        self._in_flight.reset_peak()
+
+    @property
+    def peak_concurrency(self) -> int:
+        """Most requests being answered at once."""
+        return self._in_flight.peak
 
     # -- request handling
 
@@ -259,23 +268,15 @@ class FakeYouTube:
         query = parse_qs(parts.query)
         body = handler.read_body() if handler.command == "POST" else b""
         record = RequestRecord(handler.command, parts.path, query,
-                               {k: v for k, v in handler.headers.items()}, time.time())
+                               {k: v for k, v in handler.headers.items()}, time.monotonic())
         with self._lock:
             self.requests.append(record)
-            self._active += 1
-            self.peak_concurrency = max(self.peak_concurrency, self._active)
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            with self._lock:
-                if not released:
-                    released = True
-                    self._active -= 1
-
-        handler.before_send = release
+        release = self._in_flight.enter(handler)
         try:
             video = self._video_for(parts.path, query, body)
+            hold = self.holds.get(video.video_id) if video else None
+            if hold is not None:
+                hold.wait(self.hold_timeout)
             delay = self.latency + (self.slow_latency if video and video.scenario == "slow" else 0)
             if delay > 0:
                 time.sleep(delay)
