@@ -88,8 +88,9 @@ def test_parallel_vault_is_byte_identical_to_sequential(tmp_path, fake_youtube):
     for i in (0, 1):
         fake_youtube.add_video(vid(i), title=f"Lecture {i}: Slow", scenario="slow",
                                segments=make_segments(TOPICS[i], 30))
-    fake_youtube.slow_latency = 0.4
+    fake_youtube.slow_latency = 0  # the reference needs no waiting: one video at a time anyway
     sequential = make_app(tmp_path, fake_youtube, name="seq").process_urls(urls)
+    fake_youtube.slow_latency = 0.4
     parallel = make_app(tmp_path, fake_youtube, name="par", parallel=True, max_workers=5).process_urls(urls)
     assert sequential.ok and parallel.ok
     finish_order = sorted(parallel.results, key=lambda r: r.duration_seconds)

@@ -50,6 +50,7 @@ def test_kill_9_then_rerun_completes_without_redoing_work(fake_youtube, tmp_path
     for line in (vault / ".study-buddy" / "jobs.jsonl").read_text(encoding="utf-8").splitlines()[:-1]:
         json.loads(line)
     timedtext_before = fake_youtube.count("/api/timedtext")
+    fake_youtube.latency = 0  # the kill is done: the re-run need not be slow
     rerun = subprocess.run(cli(*urls, "-p", "-w", "3", "--delay", "0", "-o", str(vault)),
                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr

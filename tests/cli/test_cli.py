@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,22 +18,26 @@ def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
                           text=True, cwd=cwd, timeout=120, env=guarded_env())
 
 
+HEAVY = ("anthropic", "openai", "yt_dlp", "youtube_transcript_api", "streamlit", "requests")
+
+
 def test_help_is_fast_and_lists_flags():
-    start = time.perf_counter()
-    proc = run_cli("--help")
-    elapsed = time.perf_counter() - start
-    assert proc.returncode == 0
+    # --help run as `python -m yt_study_buddy.cli` runs it, then: which heavy libraries got loaded?
+    probe = ("import sys, runpy; sys.argv = ['youtube-study-buddy', '--help']\n"
+             "try:\n    runpy.run_module('yt_study_buddy.cli', run_name='__main__')\n"
+             "except SystemExit as e:\n    code = e.code\n"
+             f"print('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+             "sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env=guarded_env())
+    assert proc.returncode == 0, proc.stderr
     for flag in ("--parallel", "--workers", "--delay", "--file", "--output", "--lang", "--engine",
                  "--subject", "--subject-only", "--no-assessments", "--no-auto-categorize",
                  "--force", "--retry-failed", "--tor", "--proxy", "--base-url", "--model"):
         assert flag in proc.stdout
-    # Heavy libraries load lazily; a whole interpreter start stays well under a second.
-    assert elapsed < 3.0, elapsed
-    probe = subprocess.run(
-        [sys.executable, "-c", "import sys, yt_study_buddy.cli.command; "
-         "print(sorted(m for m in ('anthropic','openai','yt_dlp','youtube_transcript_api','streamlit','requests') if m in sys.modules))"],
-        capture_output=True, text=True, timeout=60, env=guarded_env())
-    assert probe.stdout.strip() == "[]"
+    # Fast because heavy libraries load lazily: none of them is needed for --help. (A
+    # wall-clock bound here failed on busy machines; timing belongs in benchmarks.)
+    assert "LOADED []" in proc.stdout, proc.stdout
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -141,7 +144,8 @@ def test_ctrl_c_stops_cleanly_with_summary(fake_youtube, tmp_path):
     assert "PROCESSING METRICS" in out and "interrupted" in out.lower()
     done = len([p for p in (tmp_path / "vault").rglob("Interrupt Lecture *.md") if "Assessment" not in p.name])
     assert 1 <= done < 10
-    # A re-run completes the rest without redoing the finished ones.
+    # A re-run completes the rest without redoing the finished ones (no need to wait for them now).
+    fake_youtube.latency = 0
     rerun = subprocess.run([sys.executable, "-m", "yt_study_buddy.cli", *urls, "--delay", "0",
                             "-o", str(tmp_path / "vault")], capture_output=True, text=True, timeout=120,
                            env=_cli_env(fake_youtube), cwd=tmp_path)

@@ -431,7 +431,11 @@ def test_html_in_a_caption_file_is_shown_as_text(tmp_path):
 
 def test_retry_button_reprocesses_a_retryable_failure(monkeypatch, tmp_path):
     from tests.fakes.youtube import FakeYouTube
+    from yt_study_buddy.webui import page
 
+    # A block fails at once, not after the 30 s cool-down and one more try (tested elsewhere).
+    app_class = page.YouTubeStudyNotes
+    monkeypatch.setattr(page, "YouTubeStudyNotes", lambda *a, **kw: app_class(*a, block_retries=0, **kw))
     with FakeYouTube() as fake:
         fake.add_video("aaaaaaaaaaa", title="Entropy and Information", scenario="http_429")
         fake.add_video("bbbbbbbbbbb", title="Removed Lecture", scenario="unavailable")
