@@ -90,6 +90,7 @@ def test_card_text_is_escaped_and_links_are_kept(tmp_path):
 
 def test_cli_export_only_mode(example_vault, tmp_path, capsys):
     target = tmp_path / "out" / "deck.apkg"
+    target.parent.mkdir()
     assert main(["-o", str(example_vault), "--anki", str(target)]) == 0
     out = capsys.readouterr().out
     assert f"written to {target}" in out and "2 subject decks" in out
@@ -115,3 +116,12 @@ def test_cli_closing_lines_say_how_to_study(tmp_path, capsys, with_anki):
     assert "Open folder as vault" in out and "Spaced Repetition" in out
     assert f"--anki flashcards.apkg" in out
     assert ("1 subject deck written to" in out) == with_anki
+
+
+@pytest.mark.parametrize("where", ["a missing folder", "a folder"])
+def test_cli_anki_target_is_checked_before_the_batch_and_no_folder_is_created(tmp_path, capsys, where):
+    target = tmp_path / "typo" / "deck.apkg" if where == "a missing folder" else tmp_path
+    lecture = str(Path(__file__).resolve().parents[2] / "examples" / "photosynthesis.vtt")
+    assert main(["-o", str(tmp_path / "notes"), "--engine", "offline", lecture, "--anki", str(target)]) == 2
+    assert "--anki" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "notes").exists()  # no video was processed

@@ -54,8 +54,10 @@ performance (measured by scripts/bench_parallel.py on a 2-core machine: 12 video
   More workers risk YouTube rate limits; 3-5 is a good balance.
 
 environment: ANTHROPIC_API_KEY (or CLAUDE_API_KEY), ANTHROPIC_BASE_URL,
-  YT_STUDY_BUDDY_MODEL, OPENAI_BASE_URL, OPENAI_API_KEY, YT_STUDY_BUDDY_OPENAI_MODEL,
-  YT_STUDY_BUDDY_CONTEXT_TOKENS, YT_STUDY_BUDDY_YOUTUBE_URL, TOR_CONTROL_PASSWORD;
+  YT_STUDY_BUDDY_MODEL (or CLAUDE_MODEL), OPENAI_BASE_URL, OPENAI_API_KEY,
+  YT_STUDY_BUDDY_OPENAI_MODEL (or OPENAI_MODEL),
+  YT_STUDY_BUDDY_CONTEXT_TOKENS, YT_STUDY_BUDDY_YOUTUBE_URL, TOR_CONTROL_PASSWORD,
+  YT_STUDY_BUDDY_PRICES;
   a .env file in the working directory is read too.
 
 exit codes: 0 all done, 1 some video failed or interrupted, 2 usage error.
@@ -216,6 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             model=args.model, base_url=args.base_url, languages=args.lang, force=args.force,
             tor=args.tor, tor_config=tor_config, proxy=args.proxy, cookies=args.cookies,
         )
+        if args.anki:
+            from yt_study_buddy.study.anki import check_anki_target
+
+            check_anki_target(args.anki)  # before any video is paid for, not after the batch
         if args.retry_failed:
             from yt_study_buddy.sources.inputs import Entry
 

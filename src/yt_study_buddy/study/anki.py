@@ -32,7 +32,7 @@ from yt_study_buddy.vault.atomic import atomic_write_bytes
 from yt_study_buddy.vault.render import subject_tag
 
 __all__ = ["AnkiExport", "PARENT_DECK", "MODEL_ID", "PARENT_DECK_ID", "deck_id", "deck_name",
-           "build_apkg", "export_anki"]
+           "build_apkg", "export_anki", "check_anki_target"]
 
 PARENT_DECK = "Study Buddy"
 #: Fixed forever: Anki matches note types and decks by id on import.
@@ -145,7 +145,20 @@ def export_anki(root: str | Path, path: str | Path) -> AnkiExport:
     """Write every card of the vault at root to the .apkg file at path (atomically); return what was written."""
     if not Path(root).is_dir():
         raise InputError(f"there are no notes in {root} yet: nothing to export")
+    target = check_anki_target(path)
     cards = vault_cards(root)
-    target = Path(path).expanduser()
     atomic_write_bytes(target, build_apkg(cards))
     return AnkiExport(path=target, cards=len(cards), decks=len(subjects_of(cards)))
+
+
+def check_anki_target(path: str | Path) -> Path:
+    """Return the package path if it can be written (its folder exists, it is no folder), else InputError."""
+    # Only the file the user named is written: a mistyped folder is an error, never created.
+    if not str(path).strip():
+        raise InputError("--anki needs a file name, e.g. --anki flashcards.apkg")
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise InputError(f"--anki {target} is a folder: name a file in it, e.g. {target / 'flashcards.apkg'}")
+    if not target.parent.is_dir():
+        raise InputError(f"--anki {target}: the folder {target.parent} does not exist (create it first)")
+    return target
