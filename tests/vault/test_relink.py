@@ -61,10 +61,10 @@ def files(root: Path) -> dict[str, bytes]:
     return out
 
 
-def relinked_copy(root: Path, where: Path) -> dict[str, bytes]:
+def relinked_copy(root: Path, where: Path, subject_only: bool = False) -> dict[str, bytes]:
     """Copy a vault and link every note of the copy (the full pass)."""
     shutil.copytree(root, where)
-    Vault(where).finalize(relink=True)
+    Vault(where).finalize(relink=True, subject_only=subject_only)
     return files(where)
 
 
@@ -283,3 +283,33 @@ def test_a_signature_never_misses_a_word():
     alarms = sum(notes_to_relink({"a": a}, {"a": a, "b": {"path": "S/b.md", "subject": "S", "concepts": [f"zz{w}zz"]}},
                                  [], sig) == {"a", "b"} for w in range(300))
     assert alarms < 30  # a few false alarms are allowed: they cost a read, never a wrong link
+
+
+@pytest.mark.parametrize("subject_only", [False, True])
+def test_incremental_equals_full_with_common_concepts_and_moves_between_subjects(tmp_path, subject_only, monkeypatch):
+    import yt_study_buddy.vault.index as index_module
+    import yt_study_buddy.vault.linker as linker_module
+
+    # A small cap, so concepts become too common and stop being so as notes come and go.
+    monkeypatch.setattr(index_module, "MAX_CONCEPT_NOTES", 4)
+    monkeypatch.setattr(linker_module, "MAX_CONCEPT_NOTES", 4)
+    rng = random.Random(11 + subject_only)
+    words = ["alpha", "beta gamma", "delta", "epsilon zeta", "eta", "theta", "iota kappa", "lambda"]
+    vault = Vault(tmp_path / "v")
+    live: list[str] = []
+    for step in range(24):
+        vid = f"step{step:07d}"
+        if live and rng.random() < 0.25:  # reprocess an earlier video: new concepts, maybe another subject
+            vid = rng.choice(live)
+        subject = rng.choice(["Alpha", "Beta"])
+        concepts = rng.sample(words, 2)
+        text = f"## Overview\n\n{'. '.join(rng.sample(words, 4))}. And {rng.choice(words)} again.\n"
+        vault.write_note(**make_job(vid, f"Note {step % 9}", subject=subject, concepts=concepts, markdown=text,
+                                    assessment=False))
+        live.append(vid)
+        if step % 5 == 4:  # and a note deleted by hand
+            gone = sorted(tmp_path.glob("v/*/*.md"))[0]
+            gone.unlink()
+        vault.finalize(subject_only=subject_only)
+        snapshot = files(tmp_path / "v")
+        assert snapshot == relinked_copy(tmp_path / "v", tmp_path / f"full{step}", subject_only), step

@@ -63,6 +63,7 @@ _GENERIC = frozenset("""
     change idea concept term case point test work use
 """.split())
 _RUN = re.compile(r"\w+")
+NO_CLAIM = object()
 _SIGNATURE_HASHES = 3
 
 _ALIASED_LINK = re.compile(r"\[\[([^\[\]|\n]+)\|([^\[\]\n]+)\]\]")
@@ -156,6 +157,7 @@ class ConceptTable:
     def __init__(self, notes: Mapping[str, Mapping]):
         self.notes = notes
         self.holders = holders_of(notes)
+        self._subjects: dict[str, dict[str, int]] = {}
         self._by_run: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for key in sorted(self.holders):
             runs = runs_of(key)
@@ -176,6 +178,38 @@ class ConceptTable:
         words = set(words)
         return [key for run in words for key, rest in self._by_run.get(run, ()) if all(r in words for r in rest)]
 
+    def _others_in(self, key: str, video_id: str, subject: str | None) -> bool:
+        """True when a note other than video_id (in subject, when given) holds the concept."""
+        if subject is None:
+            return any(h != video_id for h in self.holders.get(key, ())[:2])
+        counts = self._subjects.get(key)
+        if counts is None:
+            counts = self._subjects[key] = {}
+            for h in self.holders.get(key, ()):
+                counts[self.notes[h]["subject"]] = counts.get(self.notes[h]["subject"], 0) + 1
+        mine = 1 if video_id in self.notes and self.notes[video_id]["subject"] == subject \
+            and key in {concept_key(c) for c in self.notes[video_id]["concepts"]} else 0
+        return counts.get(subject, 0) - mine > 0
+
+    def target(self, video_id: str, key: str, rank: Mapping[str, int], subject_only: bool = False) -> object:
+        """Return where a mention of a concept held by other notes links: a stem, None (claimed, not
+        linked) or NO_CLAIM (no other note holds it)."""
+        me = self.notes[video_id]
+        if not self._others_in(key, video_id, me["subject"] if subject_only else None):
+            return NO_CLAIM
+        if self.popular(key) or (" " not in key and word_key(key) in _GENERIC):
+            return None
+        holders = [h for h in self.holders[key]
+                   if h != video_id and (not subject_only or self.notes[h]["subject"] == me["subject"])]
+        if " " not in key:
+            holders = [h for h in holders if self.notes[h]["subject"] == me["subject"]]
+        if not holders:
+            return None
+        # Prefer the note sharing the most concepts with this one, then by name.
+        best = min(holders, key=lambda h: (rank.get(h, len(rank)), _stem(self.notes[h]).casefold(),
+                                           self.notes[h]["path"], h))
+        return _stem(self.notes[best])
+
     def plan(self, video_id: str, words: Iterable[str], related: list[tuple[str, list[str]]],
              subject_only: bool = False) -> list[tuple[str, str | None]]:
         """Return (concept key, target stem or None) for the concepts a text mentions, longest first.
@@ -183,34 +217,15 @@ class ConceptTable:
         A None target is a phrase that is never linked but still claims its words, so a
         shorter concept inside it stays unlinked too.
         """
-        me = self.notes[video_id]
         # A note's own concepts are its subject, not a pointer elsewhere: shared ones go to
         # the Related section instead of linking away the note's core terms.
-        own = {concept_key(c) for c in me["concepts"]}
+        own = {concept_key(c) for c in self.notes[video_id]["concepts"]}
         rank = {vid: pos for pos, (vid, _) in enumerate(related)}
         out: list[tuple[str, str | None]] = []
         for key in self.mentioned(words):
-            if key in own:
-                out.append((key, None))
-                continue
-            holders = [h for h in self.holders[key]
-                        if h != video_id and (not subject_only or self.notes[h]["subject"] == me["subject"])]
-            if not holders:
-                continue
-            if " " not in key:
-                if word_key(key) in _GENERIC or self.popular(key):
-                    out.append((key, None))
-                    continue
-                holders = [h for h in holders if self.notes[h]["subject"] == me["subject"]]
-            elif self.popular(key):
-                holders = []
-            if not holders:
-                out.append((key, None))
-                continue
-            # Prefer the note sharing the most concepts with this one, then by name.
-            best = min(holders, key=lambda h: (rank.get(h, len(rank)), _stem(self.notes[h]).casefold(),
-                                               self.notes[h]["path"], h))
-            out.append((key, _stem(self.notes[best])))
+            where = None if key in own else self.target(video_id, key, rank, subject_only)
+            if where is not NO_CLAIM:
+                out.append((key, where))  # type: ignore[arg-type]
         out.sort(key=lambda item: _longest_first(item[0]))
         return out
 
@@ -313,38 +328,36 @@ def _link_view(entry: Mapping | None) -> tuple | None:
 
 
 def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping], stale: Iterable[str],
-                    signatures: Mapping[str, tuple[int, int] | None], *, subject_only: bool = False) -> set[str]:
+                    signatures: Mapping[str, tuple[int, int] | None], *, subject_only: bool = False,
+                    table: ConceptTable | None = None) -> set[str]:
     """Return the notes of ``after`` whose links may differ from when the vault was ``before``.
 
     ``stale`` are notes whose text changed (or was never linked); ``signatures``
-    hold each note's words as of its last linking. Everything else is decided from
-    the index: a changed note affects the notes sharing one of its concepts (old or
-    new) and the notes whose words include one of them. A concept too common to
-    link before and after affects nobody (but, within a subject, its mentions).
+    hold each note's words as of its last linking; ``table`` is ``after``'s
+    concept table if one is built already. Everything is decided from the index:
+    a changed note affects the notes sharing one of its concepts (old or new),
+    unless the concept is too common to relate notes before and after; a note
+    whose words include such a concept is affected only if the place that
+    mention links to (or whether it is claimed) changes.
     """
     changed = {vid for vid in before.keys() | after.keys() if _link_view(before.get(vid)) != _link_view(after.get(vid))}
     todo = (set(stale) | changed) & after.keys()
     if not changed:
         return todo
-    touched: dict[str, set[str]] = {}
-    for vid in changed:
-        for entry in (before.get(vid), after.get(vid)):
-            for concept in entry["concepts"] if entry else ():
-                touched.setdefault(concept_key(concept), set()).add(entry["subject"])
-    touched.pop("", None)
-    held_before, held_after = holders_of(before), holders_of(after)
+    touched = sorted({concept_key(c) for vid in changed for entry in (before.get(vid), after.get(vid)) if entry
+                      for c in entry["concepts"]} - {""})
+    old, new = ConceptTable(before), table if table is not None else ConceptTable(after)
+    for key in touched:
+        if not (old.popular(key) and new.popular(key)):
+            todo.update(new.holders.get(key, ()))  # they share it with a changed note: their related notes change
+    ranks: dict[str, dict[str, int]] = {}
     masks: dict[tuple[str, int], int] = {}
-    for key, subjects in sorted(touched.items()):
-        common = len(held_before.get(key, ())) > MAX_CONCEPT_NOTES and len(held_after.get(key, ())) > MAX_CONCEPT_NOTES
-        if common and not subject_only:
-            continue
-        if not common:
-            todo.update(held_after.get(key, ()))
+    for key in touched:
         runs = runs_of(key)
         if len(key) < _MIN_CONCEPT_LEN or not runs:
             continue  # never searched for in a text
-        for vid, entry in after.items():
-            if vid in todo or (common and entry["subject"] not in subjects):
+        for vid in after:
+            if vid in todo:
                 continue
             sig = signatures.get(vid)
             if sig is None:
@@ -358,6 +371,13 @@ def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping],
                     for bit in _bits(run, size):
                         mask |= 1 << bit
                 masks[(key, size)] = mask
-            if bits & mask == mask:
+            if bits & mask != mask:
+                continue  # its text can't mention the concept
+            # Not in todo, so it shares no concept with a changed note that relates notes: its
+            # related notes, hence its ranking of targets, are the same before and after.
+            rank = ranks.get(vid)
+            if rank is None:
+                rank = ranks[vid] = {v: i for i, (v, _) in enumerate(new.related(vid, subject_only))}
+            if old.target(vid, key, rank, subject_only) != new.target(vid, key, rank, subject_only):
                 todo.add(vid)
     return todo

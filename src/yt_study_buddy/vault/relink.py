@@ -104,14 +104,15 @@ def _stamp(entry: dict) -> tuple:
     return (entry.get("mtime"), entry.get("size"))
 
 
-def _to_link(index: NoteIndex, linkable: dict[str, dict], state: LinkState | None, subject_only: bool) -> set[str]:
+def _to_link(linkable: dict[str, dict], state: LinkState | None, subject_only: bool,
+             table: ConceptTable) -> set[str]:
     if state is None or state.subject_only != subject_only:
         return set(linkable)
     stale = {vid for vid, entry in linkable.items()
              if vid not in state.notes or _stamp(state.notes[vid]) != _stamp(entry) or state.notes[vid]["links"] is None}
     before = {vid: e for vid, e in state.notes.items()}
     signatures = {vid: decode_signature(e.get("sig")) for vid, e in state.notes.items() if vid in linkable}
-    return notes_to_relink(before, linkable, stale, signatures, subject_only=subject_only)
+    return notes_to_relink(before, linkable, stale, signatures, subject_only=subject_only, table=table)
 
 
 def link_pass(root: Path, index: NoteIndex, *, state: LinkState | None, subject_only: bool,
@@ -121,14 +122,14 @@ def link_pass(root: Path, index: NoteIndex, *, state: LinkState | None, subject_
     ``write(path, text)`` writes one note (atomically, inside the vault).
     """
     linkable = {vid: e for vid, e in index.notes.items() if not e.get("broken")}
-    todo = _to_link(index, linkable, state, subject_only)
+    table = ConceptTable(linkable)
+    todo = _to_link(linkable, state, subject_only, table)
     old = state.notes if state is not None and state.subject_only == subject_only else {}
     result = PassResult(state=LinkState(subject_only=subject_only))
-    table = ConceptTable(linkable) if todo else None
     for vid in sorted(todo, key=lambda v: linkable[v]["path"]):
         entry = linkable[vid]
         try:
-            done = _link_one(Path(root), vid, entry, table, subject_only, write)  # type: ignore[arg-type]
+            done = _link_one(Path(root), vid, entry, table, subject_only, write)
         except (OSError, UnicodeDecodeError, ValueError, VaultError) as exc:
             reason = exc.reason if isinstance(exc, VaultError) else f"{type(exc).__name__}: {exc}"
             log.warning("skipped linking %s: %s", entry["path"], reason)
