@@ -313,3 +313,30 @@ def test_incremental_equals_full_with_common_concepts_and_moves_between_subjects
         vault.finalize(subject_only=subject_only)
         snapshot = files(tmp_path / "v")
         assert snapshot == relinked_copy(tmp_path / "v", tmp_path / f"full{step}", subject_only), step
+
+
+def test_a_concept_becoming_common_reorders_related_notes_and_their_targets(tmp_path, monkeypatch):
+    """A note's Related section can stay the same while the order of its other related notes (and so
+    where one of its mentions links) changes: the incremental pass must still relink it."""
+    import yt_study_buddy.vault.index as index_module
+    import yt_study_buddy.vault.linker as linker_module
+
+    for module in (index_module, linker_module):
+        monkeypatch.setattr(module, "MAX_CONCEPT_NOTES", 4)
+    monkeypatch.setattr(linker_module, "MAX_RELATED", 2)
+    notes = [("me", "Me", ["kappa", "f1", "f2", "f3", "g1", "g2", "g3", "alef", "bet"],
+              "Here the jay phrase shows up.\n"),
+             ("fill1", "Filler one", ["f1", "f2", "f3"], "x\n"), ("fill2", "Filler two", ["g1", "g2", "g3"], "x\n"),
+             ("aaa", "Zeta", ["kappa", "alef", "jay phrase"], "x\n"), ("bbb", "Beta", ["bet", "jay phrase"], "x\n"),
+             ("c1", "Other one", ["kappa"], "x\n"), ("c2", "Other two", ["kappa"], "x\n")]
+    vault = Vault(tmp_path / "v")
+    for vid, title, concepts, text in notes:
+        vault.write_note(**make_job(f"{vid:0<11}", title, concepts=concepts, markdown=text, assessment=False))
+    vault.finalize()
+    me = tmp_path / "v" / "Machine Learning" / "Me.md"
+    assert "[[Zeta|jay phrase]]" in me.read_text(encoding="utf-8")
+    # A fifth holder makes "kappa" too common: Zeta and Beta now share one concept each with Me.
+    vault.write_note(**make_job("x0000000000", "Newcomer", concepts=["kappa"], markdown="x\n", assessment=False))
+    vault.finalize()
+    assert "[[Beta|jay phrase]]" in me.read_text(encoding="utf-8")
+    assert files(tmp_path / "v") == relinked_copy(tmp_path / "v", tmp_path / "full")

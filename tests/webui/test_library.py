@@ -104,3 +104,39 @@ def test_graph_edges_are_capped_per_note(tmp_path):
     notes = [LibraryNote(f"v{i}", f"Note {i}", "S", tmp_path / f"{i}.md", concepts=["x", "y"]) for i in range(30)]
     dot = build_graph_dot(notes)
     assert 0 < dot.count(" -- ") <= EDGES_PER_NOTE * 30
+
+
+def test_the_page_draws_a_big_vault_around_the_chosen_note(tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from yt_study_buddy.webui.library import MAX_GRAPH_NOTES
+
+    vault = Vault(tmp_path / "big")
+    for i in range(MAX_GRAPH_NOTES + 10):
+        vault.write_note(**make_job(f"big{i:08d}", f"Lecture {i}", subject="Physics", assessment=False,
+                                    concepts=[f"idea {i}", f"idea {i + 1}"], markdown=f"Idea {i}.\n"))
+    vault.finalize()
+    app = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+    at = AppTest.from_file(str(app), default_timeout=120)
+    at.run()
+    at.sidebar.text_input(key="output").input(str(tmp_path / "big")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.selectbox(key="library_note").options) == MAX_GRAPH_NOTES + 10
+    at.selectbox(key="library_note").select("big00000080").run()
+    graph = at.get("graphviz_chart")[0].proto.spec
+    assert graph.count("[label=") - graph.count(" -- ") <= 41  # the note and its neighbours, not 160 boxes
+    assert "Lecture 80" in graph and "Lecture 20\"" not in graph
+    assert any("too many for one picture" in c.value for c in at.caption)
+
+
+def test_the_page_says_so_when_the_folder_cannot_be_opened(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    import yt_study_buddy.webui.page as page
+
+    monkeypatch.setattr(page, "folder_problem", lambda root: f"Cannot open {root}: Permission denied.")
+    app = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+    at = AppTest.from_file(str(app), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Permission denied" in e.value for e in at.error)

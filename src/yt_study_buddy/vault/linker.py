@@ -40,12 +40,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import PurePosixPath
 from typing import Iterable, Mapping
 
 from yt_study_buddy.markdown import is_title
 from yt_study_buddy.notes.text_analysis import word_key
-from yt_study_buddy.vault.index import MAX_CONCEPT_NOTES, concept_key, fold, holders_of, related_in
+from yt_study_buddy.vault.index import MAX_CONCEPT_NOTES, concept_key, fold, holders_of, path_stem, related_in
 
 __all__ = ["link_body", "link_note", "unlink_body", "ConceptTable", "LinkReport", "notes_to_relink",
            "signature", "decode_signature", "RELATED_HEADING", "MAX_RELATED", "MAX_LINKS", "LINKER_VERSION"]
@@ -148,7 +147,7 @@ def runs_of(key: str) -> tuple[str, ...]:
 
 
 def _stem(entry: Mapping) -> str:
-    return PurePosixPath(entry["path"]).stem
+    return path_stem(entry["path"])
 
 
 class ConceptTable:
@@ -327,6 +326,14 @@ def _link_view(entry: Mapping | None) -> tuple | None:
     return (entry["path"], entry["subject"], tuple(entry["concepts"]))
 
 
+def _unchanged(related: list[tuple[str, list[str]]], changed: set[str]) -> list[tuple[str, list[str]]]:
+    return [(vid, shared) for vid, shared in related if vid not in changed]
+
+
+def _shown(table: ConceptTable, related: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    return [(_stem(table.notes[vid]), shared) for vid, shared in related[:MAX_RELATED]]
+
+
 def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping], stale: Iterable[str],
                     signatures: Mapping[str, tuple[int, int] | None], *, subject_only: bool = False,
                     table: ConceptTable | None = None) -> set[str]:
@@ -334,11 +341,12 @@ def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping],
 
     ``stale`` are notes whose text changed (or was never linked); ``signatures``
     hold each note's words as of its last linking; ``table`` is ``after``'s
-    concept table if one is built already. Everything is decided from the index:
-    a changed note affects the notes sharing one of its concepts (old or new),
-    unless the concept is too common to relate notes before and after; a note
-    whose words include such a concept is affected only if the place that
-    mention links to (or whether it is claimed) changes.
+    concept table if one is built already. Everything is decided from the index,
+    for the notes holding a concept of a changed note (old or new; unless it is
+    too common to relate notes before and after) and the notes whose words may
+    mention one: such a note is linked again if its Related section, the order of
+    its other related notes, or the place a mention of such a concept links to
+    (or whether it is claimed) differs before and after.
     """
     changed = {vid for vid in before.keys() | after.keys() if _link_view(before.get(vid)) != _link_view(after.get(vid))}
     todo = (set(stale) | changed) & after.keys()
@@ -347,10 +355,11 @@ def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping],
     touched = sorted({concept_key(c) for vid in changed for entry in (before.get(vid), after.get(vid)) if entry
                       for c in entry["concepts"]} - {""})
     old, new = ConceptTable(before), table if table is not None else ConceptTable(after)
+    candidates: set[str] = set()
     for key in touched:
         if not (old.popular(key) and new.popular(key)):
-            todo.update(new.holders.get(key, ()))  # they share it with a changed note: their related notes change
-    ranks: dict[str, dict[str, int]] = {}
+            candidates.update(new.holders.get(key, ()))
+    mentions: dict[str, list[str]] = {}
     masks: dict[tuple[str, int], int] = {}
     for key in touched:
         runs = runs_of(key)
@@ -371,13 +380,19 @@ def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping],
                     for bit in _bits(run, size):
                         mask |= 1 << bit
                 masks[(key, size)] = mask
-            if bits & mask != mask:
-                continue  # its text can't mention the concept
-            # Not in todo, so it shares no concept with a changed note that relates notes: its
-            # related notes, hence its ranking of targets, are the same before and after.
-            rank = ranks.get(vid)
-            if rank is None:
-                rank = ranks[vid] = {v: i for i, (v, _) in enumerate(new.related(vid, subject_only))}
-            if old.target(vid, key, rank, subject_only) != new.target(vid, key, rank, subject_only):
-                todo.add(vid)
+            if bits & mask == mask:
+                mentions.setdefault(vid, []).append(key)
+                candidates.add(vid)
+    for vid in sorted(candidates - todo):
+        was, now = old.related(vid, subject_only), new.related(vid, subject_only)
+        # Same Related section, and the unchanged notes in the same order: every mention of a
+        # concept no changed note holds links where it did. Those of the changed notes' concepts:
+        if _shown(old, was) != _shown(new, now) or _unchanged(was, changed) != _unchanged(now, changed):
+            todo.add(vid)
+            continue
+        rank_was = {v: i for i, (v, _) in enumerate(was)}
+        rank_now = {v: i for i, (v, _) in enumerate(now)}
+        if any(old.target(vid, key, rank_was, subject_only) != new.target(vid, key, rank_now, subject_only)
+               for key in mentions.get(vid, ())):
+            todo.add(vid)
     return todo
