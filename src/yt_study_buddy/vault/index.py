@@ -28,6 +28,7 @@ __all__ = [
     "save_index",
     "safe_relative",
     "path_stem",
+    "sort_key",
     "INDEX_VERSION",
     "MAX_CONCEPT_NOTES",
 ]
@@ -180,12 +181,19 @@ def holders_of(notes: Mapping[str, Mapping]) -> dict[str, list[str]]:
     return holders
 
 
+def sort_key(video_id: str, entry: Mapping) -> tuple[str, str, str]:
+    """Return how notes are ordered when nothing else decides: file name (any case), path, video id."""
+    return (path_stem(entry["path"]).casefold(), entry["path"], video_id)
+
+
 def related_in(notes: Mapping[str, Mapping], video_id: str, *, subject_only: bool = False,
-               holders: Mapping[str, Iterable[str]] | None = None) -> list[tuple[str, list[str]]]:
+               holders: Mapping[str, Iterable[str]] | None = None,
+               order: Mapping[str, tuple] | None = None) -> list[tuple[str, list[str]]]:
     """Return (other video_id, shared concepts) for notes sharing concepts, strongest first.
 
     Ties go by file name, then path. A concept held by more than MAX_CONCEPT_NOTES
-    notes relates nothing. Pass ``holders`` (from ``holders_of``) to avoid a scan.
+    notes relates nothing. Pass ``holders`` (from ``holders_of``) to avoid a scan and
+    ``order`` (video_id -> ``sort_key``) to avoid recomputing names.
     """
     me = notes.get(video_id)
     if me is None:
@@ -204,6 +212,6 @@ def related_in(notes: Mapping[str, Mapping], video_id: str, *, subject_only: boo
         for other in owners:
             if other != video_id and (not subject_only or notes[other]["subject"] == me["subject"]):
                 shared.setdefault(other, []).append(key)
-    found = [(vid, [mine[k] for k in sorted(keys)], notes[vid]) for vid, keys in shared.items()]
-    found.sort(key=lambda item: (-len(item[1]), path_stem(item[2]["path"]).casefold(), item[2]["path"], item[0]))
-    return [(vid, keys) for vid, keys, _ in found]
+    ranked = sorted(shared.items(), key=lambda item: (-len(item[1]), *(
+        order[item[0]] if order is not None else sort_key(item[0], notes[item[0]]))))
+    return [(vid, [mine[k] for k in sorted(keys)]) for vid, keys in ranked]

@@ -40,11 +40,19 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from yt_study_buddy.markdown import is_title
 from yt_study_buddy.notes.text_analysis import word_key
-from yt_study_buddy.vault.index import MAX_CONCEPT_NOTES, concept_key, fold, holders_of, path_stem, related_in
+from yt_study_buddy.vault.index import (
+    MAX_CONCEPT_NOTES,
+    concept_key,
+    fold,
+    holders_of,
+    path_stem,
+    related_in,
+    sort_key,
+)
 
 __all__ = ["link_body", "link_note", "unlink_body", "ConceptTable", "LinkReport", "notes_to_relink",
            "signature", "decode_signature", "RELATED_HEADING", "MAX_RELATED", "MAX_LINKS", "LINKER_VERSION"]
@@ -156,6 +164,7 @@ class ConceptTable:
     def __init__(self, notes: Mapping[str, Mapping]):
         self.notes = notes
         self.holders = holders_of(notes)
+        self.order = {vid: sort_key(vid, entry) for vid, entry in notes.items()}
         self._subjects: dict[str, dict[str, int]] = {}
         self._by_run: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for key in sorted(self.holders):
@@ -170,7 +179,7 @@ class ConceptTable:
 
     def related(self, video_id: str, subject_only: bool = False) -> list[tuple[str, list[str]]]:
         """Return (other video_id, shared concepts), strongest first."""
-        return related_in(self.notes, video_id, subject_only=subject_only, holders=self.holders)
+        return related_in(self.notes, video_id, subject_only=subject_only, holders=self.holders, order=self.order)
 
     def mentioned(self, words: Iterable[str]) -> list[str]:
         """Return the concepts whose word runs all occur among words."""
@@ -190,9 +199,10 @@ class ConceptTable:
             and key in {concept_key(c) for c in self.notes[video_id]["concepts"]} else 0
         return counts.get(subject, 0) - mine > 0
 
-    def target(self, video_id: str, key: str, rank: Mapping[str, int], subject_only: bool = False) -> object:
+    def target(self, video_id: str, key: str, rank: Mapping[str, int] | Callable[[], Mapping[str, int]],
+               subject_only: bool = False) -> object:
         """Return where a mention of a concept held by other notes links: a stem, None (claimed, not
-        linked) or NO_CLAIM (no other note holds it)."""
+        linked) or NO_CLAIM (no other note holds it). ``rank`` may be a function, called only if needed."""
         me = self.notes[video_id]
         if not self._others_in(key, video_id, me["subject"] if subject_only else None):
             return NO_CLAIM
@@ -204,10 +214,11 @@ class ConceptTable:
             holders = [h for h in holders if self.notes[h]["subject"] == me["subject"]]
         if not holders:
             return None
-        # Prefer the note sharing the most concepts with this one, then by name.
-        best = min(holders, key=lambda h: (rank.get(h, len(rank)), _stem(self.notes[h]).casefold(),
-                                           self.notes[h]["path"], h))
-        return _stem(self.notes[best])
+        if len(holders) > 1:
+            # Prefer the note sharing the most concepts with this one, then by name.
+            ranks = rank() if callable(rank) else rank
+            holders = [min(holders, key=lambda h: (ranks.get(h, len(ranks)), *self.order[h]))]
+        return _stem(self.notes[holders[0]])
 
     def plan(self, video_id: str, words: Iterable[str], related: list[tuple[str, list[str]]],
              subject_only: bool = False) -> list[tuple[str, str | None]]:
@@ -355,10 +366,11 @@ def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping],
     touched = sorted({concept_key(c) for vid in changed for entry in (before.get(vid), after.get(vid)) if entry
                       for c in entry["concepts"]} - {""})
     old, new = ConceptTable(before), table if table is not None else ConceptTable(after)
-    candidates: set[str] = set()
+    holding: set[str] = set()
     for key in touched:
         if not (old.popular(key) and new.popular(key)):
-            candidates.update(new.holders.get(key, ()))
+            holding.update(new.holders.get(key, ()))
+    candidates = set(holding)
     mentions: dict[str, list[str]] = {}
     masks: dict[tuple[str, int], int] = {}
     for key in touched:
@@ -384,6 +396,20 @@ def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping],
                 mentions.setdefault(vid, []).append(key)
                 candidates.add(vid)
     for vid in sorted(candidates - todo):
+        if vid not in holding:
+            # It holds no concept of a changed note that relates notes: its related notes, and so its
+            # ranking of targets, are the same before and after (computed once, and only if needed).
+            ranks: list[dict[str, int]] = []
+
+            def rank(vid: str = vid) -> dict[str, int]:
+                if not ranks:
+                    ranks.append({v: i for i, (v, _) in enumerate(new.related(vid, subject_only))})
+                return ranks[0]
+
+            if any(old.target(vid, key, rank, subject_only) != new.target(vid, key, rank, subject_only)
+                   for key in mentions.get(vid, ())):
+                todo.add(vid)
+            continue
         was, now = old.related(vid, subject_only), new.related(vid, subject_only)
         # Same Related section, and the unchanged notes in the same order: every mention of a
         # concept no changed note holds links where it did. Those of the changed notes' concepts:
