@@ -11,6 +11,10 @@ whole ``youtube-study-buddy`` process, start to exit:
     re-run all  the whole list again: every lecture already has its note
     relink      ``--relink`` alone: every note linked again (the full pass)
 
+and, inside one process, what the web Library does: its first load of the
+vault (the index, verified by stat), a rerun (cached), and drawing the middle
+note's neighbourhood.
+
     python scripts/bench_vault.py                           # the README's numbers
     python scripts/bench_vault.py --sizes 30,300 --repeat 3
     python scripts/bench_vault.py --src /path/to/other/checkout/src   # another version, side by side
@@ -130,6 +134,25 @@ def supports_relink(src: Path) -> bool:
     return "--relink" in out
 
 
+LIBRARY = """
+import sys, time
+from yt_study_buddy.webui.library import build_graph_dot, load_library, neighbourhood
+t0 = time.perf_counter(); lib = load_library(sys.argv[1]); t1 = time.perf_counter()
+load_library(sys.argv[1]); t2 = time.perf_counter()
+note = lib.notes[len(lib.notes) // 2]
+build_graph_dot(neighbourhood(lib, note.video_id), focus=note.video_id, universe=lib); t3 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2)
+"""
+
+
+def library_times(src: Path, vault: Path) -> list[float]:
+    """(first load, cached rerun, neighbourhood graph) of the web Library, in seconds."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run([sys.executable, "-c", LIBRARY, str(vault)], capture_output=True, text=True, env=env,
+                         timeout=600, check=True).stdout
+    return [float(x) for x in out.split()]
+
+
 def measure(src: Path, size: int, lectures: list[Path], extra: list[Path], work: Path, repeat: int) -> dict:
     vault = work / f"vault-{size}"
     built = build(src, vault, lectures[:size], work)
@@ -142,9 +165,13 @@ def measure(src: Path, size: int, lectures: list[Path], extra: list[Path], work:
     listed = write_list(work / "all.txt", lectures[:size])
     reruns = [cli(src, "-o", str(vault), "--file", str(listed)) for _ in range(repeat)]
     relink = cli(src, "-o", str(vault), "--relink") if supports_relink(src) else None
+    try:
+        library = library_times(src, vault)
+    except subprocess.CalledProcessError:
+        library = None  # a version without the index-based Library
     shutil.rmtree(vault)
     return {"size": size, "build": built, "add": statistics.median(adds), "adds": adds,
-            "rerun": statistics.median(reruns), "reruns": reruns, "relink": relink}
+            "rerun": statistics.median(reruns), "reruns": reruns, "relink": relink, "library": library}
 
 
 def main() -> int:
@@ -162,17 +189,21 @@ def main() -> int:
             row = measure(args.src.resolve(), size, lectures, extra, work, args.repeat)
             rows.append(row)
             print(f"# {size} notes: build {row['build']:.1f} s, add {row['adds']}, re-run {row['reruns']}, "
-                  f"relink {row['relink']}", file=sys.stderr, flush=True)
+                  f"relink {row['relink']}, library {row['library']}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     base = rows[0]
     print(f"source: {args.src}; python {sys.version.split()[0]}; {os.cpu_count()} cores; median of {args.repeat}")
-    print("| notes | add one lecture | vs smallest | re-run all | relink all (--relink) | build (not timed per run) |")
+    print("| notes | add one lecture | vs smallest | re-run all | relink all (--relink) "
+          "| Library: first load / rerun / neighbourhood |")
     print("|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         relink = f"{row['relink']:.2f} s" if row["relink"] is not None else "n/a"
+        lib = " / ".join(f"{t * 1000:.0f} ms" for t in row["library"]) if row["library"] else "n/a"
         print(f"| {row['size']} | {row['add']:.2f} s | {row['add'] / base['add']:.2f}x | {row['rerun']:.2f} s "
-              f"| {relink} | {row['build']:.0f} s |")
+              f"| {relink} | {lib} |")
+    print("build times (one run per course of 30, not part of the figures): "
+          + ", ".join(f"{row['size']} notes {row['build']:.0f} s" for row in rows))
     return 0
 
 

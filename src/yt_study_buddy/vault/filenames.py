@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["safe_filename", "suffixed_name", "clean_title", "id_file_name", "RESERVED_NAMES"]
 
@@ -80,6 +81,7 @@ def _avoid_reserved(name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=8192)  # a pure function, asked for every note's name whenever names are settled
 def safe_filename(title: str, max_bytes: int = 150) -> str:
     """Return a file name (no extension) made from title, safe on every OS."""
     text = clean_title(title).translate(_TABLE)

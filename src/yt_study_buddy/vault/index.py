@@ -14,6 +14,7 @@ walking the vault.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping
@@ -46,6 +47,7 @@ def fold(text: str) -> str:
     return text.replace("\u0130", "i").lower()
 
 
+@lru_cache(maxsize=65536)  # pure, and asked for every concept of every note whenever the index is turned around
 def concept_key(concept: str) -> str:
     """Return the form used to compare concepts (case- and spacing-insensitive)."""
     return " ".join(fold(str(concept)).split()).strip(_STRIP)

@@ -126,14 +126,13 @@ def load_library(root: str | Path) -> Library:
         return Library([], {})
     index_file = base / HIDDEN_DIR / INDEX_FILE
     stamp = stamp_of(index_file)
-    stored = load_index(index_file) if stamp is not None else None
-    key: object = ("index", stamp) if stored is not None else ("files", tuple(sorted(walk_markdown(base).items())))
+    key: object = ("index", stamp) if stamp is not None else ("files", tuple(sorted(walk_markdown(base).items())))
     with _cache_lock:
         cached = _cache.get(str(base))
     if cached is not None and cached[0] == key:
         return cached[1]
     # Verified by stat, in memory only: a file changed since the index was saved is read, nothing else.
-    index, _ = sync_index(base, stored)
+    index, _ = sync_index(base, load_index(index_file) if stamp is not None else None)
     library = _library(base, index)
     with _cache_lock:
         _cache[str(base)] = (key, library)
