@@ -340,3 +340,17 @@ def test_a_concept_becoming_common_reorders_related_notes_and_their_targets(tmp_
     vault.finalize()
     assert "[[Beta|jay phrase]]" in me.read_text(encoding="utf-8")
     assert files(tmp_path / "v") == relinked_copy(tmp_path / "v", tmp_path / "full")
+
+
+def test_a_run_with_nothing_new_still_notices_a_freed_name(tmp_path):
+    folder = tmp_path / "Machine Learning"
+    folder.mkdir()
+    (folder / "Lecture.md").write_text("my own page\n", encoding="utf-8")
+    vault = Vault(tmp_path)
+    vault.write_note(**make_job("aaaaaaaaaaa", "Lecture", assessment=False))
+    vault.finalize()
+    assert (folder / "Lecture (aaaaaaaaaaa).md").exists()
+    assert Vault(tmp_path).finalize().renamed == 0  # nothing changed: nothing to settle
+    (folder / "Lecture.md").unlink()
+    assert Vault(tmp_path).finalize().renamed == 1
+    assert (folder / "Lecture.md").exists() and not (folder / "Lecture (aaaaaaaaaaa).md").exists()

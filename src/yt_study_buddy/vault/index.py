@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from yt_study_buddy.vault.atomic import atomic_write_bytes
@@ -55,14 +55,12 @@ def concept_key(concept: str) -> str:
 
 def safe_relative(value: Any, *, suffix: str = ".md") -> str | None:
     """Return value if it is a plain relative path inside the vault (no '..', no hidden part), else None."""
-    if not isinstance(value, str) or not value or "\x00" in value or "\\" in value:
+    if not isinstance(value, str) or not value.endswith(suffix) or "\x00" in value or "\\" in value:
         return None
-    path = PurePosixPath(value)
-    if path.is_absolute() or not path.parts or path.as_posix() != value:
+    # No empty part (absolute, "a//b", "a/"), none starting with "." ("..", ".", hidden folders).
+    if any(not part or part.startswith(".") for part in value.split("/")):
         return None
-    if any(part in ("..", ".") or part.startswith(".") for part in path.parts):
-        return None
-    return value if value.endswith(suffix) else None
+    return value
 
 
 def _str_list(value: Any) -> list[str] | None:

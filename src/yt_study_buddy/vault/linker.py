@@ -154,6 +154,10 @@ def runs_of(key: str) -> tuple[str, ...]:
     return tuple(_RUN.findall(key))
 
 
+def _keys(entry: Mapping | None) -> set[str]:
+    return {concept_key(c) for c in entry["concepts"]} - {""} if entry is not None else set()
+
+
 def _stem(entry: Mapping) -> str:
     return path_stem(entry["path"])
 
@@ -161,17 +165,32 @@ def _stem(entry: Mapping) -> str:
 class ConceptTable:
     """The index turned around: concept -> notes holding it, first word -> concepts."""
 
-    def __init__(self, notes: Mapping[str, Mapping]):
+    def __init__(self, notes: Mapping[str, Mapping], *, holders: dict[str, list[str]] | None = None,
+                 order: dict[str, tuple] | None = None):
         self.notes = notes
-        self.holders = holders_of(notes)
-        self.order = {vid: sort_key(vid, entry) for vid, entry in notes.items()}
+        self.holders = holders if holders is not None else holders_of(notes)
+        self.order = order if order is not None else {vid: sort_key(vid, entry) for vid, entry in notes.items()}
         self._subjects: dict[str, dict[str, int]] = {}
-        self._by_run: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        for key in sorted(self.holders):
-            runs = runs_of(key)
-            # A concept without letters or digits can't be told apart from punctuation: never matched.
-            if len(key) >= _MIN_CONCEPT_LEN and runs:
-                self._by_run.setdefault(runs[0], []).append((key, runs[1:]))
+        self._by_run: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None
+
+    def variant(self, notes: Mapping[str, Mapping], changed: Iterable[str]) -> "ConceptTable":
+        """Return the table of ``notes``, which differ from this table's notes only in ``changed``."""
+        holders, order = dict(self.holders), dict(self.order)
+        for vid in changed:
+            for key in _keys(self.notes.get(vid)):
+                rest = [h for h in holders[key] if h != vid]  # a new list: this table's stay as they are
+                if rest:
+                    holders[key] = rest
+                else:
+                    del holders[key]
+            entry = notes.get(vid)
+            for key in _keys(entry):
+                holders[key] = [*holders.get(key, ()), vid]
+            if entry is None:
+                order.pop(vid, None)
+            else:
+                order[vid] = sort_key(vid, entry)
+        return ConceptTable(notes, holders=holders, order=order)
 
     def popular(self, key: str) -> bool:
         """True when so many notes hold the concept that it relates and links nothing."""
@@ -183,6 +202,13 @@ class ConceptTable:
 
     def mentioned(self, words: Iterable[str]) -> list[str]:
         """Return the concepts whose word runs all occur among words."""
+        if self._by_run is None:
+            self._by_run = {}
+            for key in sorted(self.holders):
+                runs = runs_of(key)
+                # A concept without letters or digits can't be told apart from punctuation: never matched.
+                if len(key) >= _MIN_CONCEPT_LEN and runs:
+                    self._by_run.setdefault(runs[0], []).append((key, runs[1:]))
         words = set(words)
         return [key for run in words for key, rest in self._by_run.get(run, ()) if all(r in words for r in rest)]
 
@@ -365,7 +391,8 @@ def notes_to_relink(before: Mapping[str, Mapping], after: Mapping[str, Mapping],
         return todo
     touched = sorted({concept_key(c) for vid in changed for entry in (before.get(vid), after.get(vid)) if entry
                       for c in entry["concepts"]} - {""})
-    old, new = ConceptTable(before), table if table is not None else ConceptTable(after)
+    new = table if table is not None else ConceptTable(after)
+    old = new.variant(before, changed)
     holding: set[str] = set()
     for key in touched:
         if not (old.popular(key) and new.popular(key)):

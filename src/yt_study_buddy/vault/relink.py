@@ -15,6 +15,7 @@ of the vault is linked.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from yt_study_buddy.vault.linker import LINKER_VERSION, ConceptTable, decode_sig
 from yt_study_buddy.vault.render import split_front_matter_raw
 from yt_study_buddy.vault.scan import content_hash, read_bytes, record_from_text, stamp_of
 
-__all__ = ["LinkState", "PassResult", "load_state", "save_state", "link_pass", "LINKS_FILE"]
+__all__ = ["LinkState", "PassResult", "load_state", "save_state", "link_pass", "up_to_date", "LINKS_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,13 @@ class LinkState:
 
     subject_only: bool = False
     notes: dict[str, dict] = field(default_factory=dict)
+    #: Which other markdown files there were (a user's page can hold a name a note wants).
+    others: str = ""
 
     def to_json(self) -> dict:
         """Return the JSON document stored on disk."""
         return {"version": STATE_VERSION, "linker": LINKER_VERSION, "subject_only": self.subject_only,
-                "notes": self.notes}
+                "notes": self.notes, "others": self.others}
 
 
 def _clean(entry: Any) -> dict | None:
@@ -75,13 +78,33 @@ def load_state(path: Path) -> LinkState | None:
         return None
     notes = {vid: cleaned for vid, entry in data["notes"].items()
              if isinstance(vid, str) and (cleaned := _clean(entry)) is not None}
-    return LinkState(subject_only=data["subject_only"], notes=notes)
+    others = data.get("others") if isinstance(data.get("others"), str) else ""
+    return LinkState(subject_only=data["subject_only"], notes=notes, others=others)
 
 
 def save_state(path: Path, state: LinkState, *, root: Path | None = None) -> None:
     """Write the state atomically; no link below root is followed."""
     data = json.dumps(state.to_json(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     atomic_write_bytes(Path(path), data.encode("utf-8"), root=root)
+
+
+def others_digest(index: NoteIndex) -> str:
+    """Return a digest of the names of the markdown files that are not notes."""
+    return hashlib.sha256("\n".join(sorted(index.others)).encode("utf-8")).hexdigest()[:20]
+
+
+def up_to_date(index: NoteIndex, state: LinkState | None, subject_only: bool) -> bool:
+    """True when nothing changed since the last pass: no name to settle, no note to link."""
+    if state is None or state.subject_only != subject_only or state.others != others_digest(index):
+        return False
+    linkable = {vid: e for vid, e in index.notes.items() if not e.get("broken")}
+    if linkable.keys() != state.notes.keys():
+        return False
+    for vid, entry in linkable.items():
+        seen = state.notes[vid]
+        if seen["links"] is None or _stamp(seen) != _stamp(entry) or _view(seen) != _view(entry):
+            return False
+    return True
 
 
 @dataclass
@@ -125,7 +148,7 @@ def link_pass(root: Path, index: NoteIndex, *, state: LinkState | None, subject_
     table = ConceptTable(linkable)
     todo = _to_link(linkable, state, subject_only, table)
     old = state.notes if state is not None and state.subject_only == subject_only else {}
-    result = PassResult(state=LinkState(subject_only=subject_only))
+    result = PassResult(state=LinkState(subject_only=subject_only, others=others_digest(index)))
     for vid in sorted(todo, key=lambda v: linkable[v]["path"]):
         entry = linkable[vid]
         try:

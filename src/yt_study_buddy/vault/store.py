@@ -38,9 +38,9 @@ from yt_study_buddy.notes.categorize import DEFAULT_SUBJECT
 from yt_study_buddy.vault.atomic import atomic_write_text, refuse_links, vault_error_from_oserror
 from yt_study_buddy.vault.filenames import clean_title, safe_filename, suffixed_name
 from yt_study_buddy.vault.flashcards import sr_comments
-from yt_study_buddy.vault.index import NoteIndex, load_index, related_in, save_index
+from yt_study_buddy.vault.index import NoteIndex, load_index, path_stem, related_in, save_index
 from yt_study_buddy.vault.linker import LinkReport
-from yt_study_buddy.vault.relink import LINKS_FILE, link_pass, load_state, save_state
+from yt_study_buddy.vault.relink import LINKS_FILE, link_pass, load_state, save_state, up_to_date
 from yt_study_buddy.vault.render import (
     ASSESSMENT_TYPE,
     NOTE_TYPE,
@@ -439,16 +439,17 @@ class Vault:
         for vid, entry in notes.items():
             for key in _claims(safe_filename(entry["title"])):
                 claims.setdefault(key, set()).add(vid)
-        ours = {self.root / e["path"] for e in notes.values()} | \
-            {self.root / e["assessment"] for e in notes.values() if e["assessment"]}
+        ours: set[Path] = set()
         renamed = 0
         for vid, entry in sorted(notes.items(), key=lambda item: item[1]["path"]):
             base = safe_filename(entry["title"])
             clash = any(claims[k] - {vid} for k in _claims(base))
-            path = self.root / entry["path"]
             want = _suffixed(base, vid) if clash else base
-            if path.stem == want:
+            if path_stem(entry["path"]) == want:
                 continue
+            path = self.root / entry["path"]
+            ours = ours or {self.root / e["path"] for e in notes.values()} | \
+                {self.root / e["assessment"] for e in notes.values() if e["assessment"]}
             try:
                 renamed += self._settle_one(vid, path, base, want, clash, ours)
             except (OSError, UnicodeDecodeError, ValueError, VaultError) as exc:
@@ -495,9 +496,13 @@ class Vault:
             # The files as they are now: the user may have edited, moved or deleted notes during the run.
             self._index, changed = sync_index(self.root, self.index())
             self._index_dirty |= changed
+            state = None if relink else load_state(state_path)
+            if up_to_date(self._index, state, subject_only):  # a re-run that added nothing
+                self._save_index()
+                return LinkReport(links=sum(e["links"] or 0 for e in state.notes.values()),  # type: ignore[union-attr]
+                                  stats=self._index.stats())
             renamed = self.settle_names()
             index = self.index()
-            state = None if relink else load_state(state_path)
             result = link_pass(self.root, index, state=state, subject_only=subject_only,
                                write=lambda path, text: atomic_write_text(self.contained(path), text, root=self.root))
             self._index_dirty |= result.index_changed
