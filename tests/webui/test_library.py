@@ -121,8 +121,8 @@ def test_the_page_draws_a_big_vault_around_the_chosen_note(tmp_path):
     at.run()
     at.sidebar.text_input(key="output").input(str(tmp_path / "big")).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.selectbox(key="library_note").options) == MAX_GRAPH_NOTES + 10
-    at.selectbox(key="library_note").select("big00000080").run()
+    assert len(at.selectbox(key="note").options) == MAX_GRAPH_NOTES + 10
+    at.selectbox(key="note").select("big00000080").run()
     graph = at.get("graphviz_chart")[0].proto.spec
     assert graph.count("[label=") - graph.count(" -- ") <= 41  # the note and its neighbours, not 160 boxes
     assert "Lecture 80" in graph and "Lecture 20\"" not in graph
@@ -132,9 +132,9 @@ def test_the_page_draws_a_big_vault_around_the_chosen_note(tmp_path):
 def test_the_page_says_so_when_the_folder_cannot_be_opened(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    import yt_study_buddy.webui.page as page
+    import yt_study_buddy.webui.library_tab as library_tab
 
-    monkeypatch.setattr(page, "folder_problem", lambda root: f"Cannot open {root}: Permission denied.")
+    monkeypatch.setattr(library_tab, "folder_problem", lambda root: f"Cannot open {root}: Permission denied.")
     app = Path(__file__).resolve().parents[2] / "streamlit_app.py"
     at = AppTest.from_file(str(app), default_timeout=120)
     at.run()
