@@ -259,3 +259,8 @@ def test_relink_alone_relinks_the_vault_and_summary_prints_when_linking_breaks(t
     assert main([*_offline_lectures(tmp_path), "--force"]) == 0
     out = capsys.readouterr().out
     assert "Success rate: 100.0%" in out and "Knowledge Graph: 5 notes" in out
+
+
+def test_relink_alone_on_a_missing_vault_is_a_usage_error(tmp_path, capsys):
+    assert main(["--relink", "-o", str(tmp_path / "typo")]) == 2
+    assert "no notes in" in capsys.readouterr().err and not (tmp_path / "typo").exists()

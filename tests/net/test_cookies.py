@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import pytest
@@ -55,7 +56,7 @@ def test_every_value_becomes_a_secret(tmp_path):
 @pytest.mark.parametrize("content, fragment", [
     ("SID=abc; HSID=def\n", "not a Netscape cookies.txt"),
     ("", "not a Netscape cookies.txt"),
-    ("# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\n", "not a Netscape cookies.txt"),
+    ("# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\n", "a line that is not a cookie"),
 ])
 def test_malformed_files_are_usage_errors(tmp_path, content, fragment):
     path = tmp_path / "cookies.txt"
@@ -76,7 +77,10 @@ def test_a_malformed_line_prints_nothing(tmp_path, capfd):
 
 
 def test_missing_file_folder_and_binary_are_usage_errors(tmp_path):
-    for target, fragment in ((tmp_path / "nope.txt", "does not exist"), (tmp_path, "is a folder")):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    for target, fragment in ((tmp_path / "nope.txt", "does not exist"), (tmp_path, "is a folder"),
+                             (fifo, "is not a regular file")):
         with pytest.raises(InputError) as info:
             load_cookie_file(target, SITE)
         assert fragment in info.value.reason

@@ -238,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             entries = collect_entries(args.urls, args.file)
         app.relink = args.relink
         if not entries and args.relink:
+            if not app.vault.root.is_dir():  # a mistyped -o must not read as "re-linked"
+                raise InputError(f"there are no notes in {args.output} yet: nothing to re-link")
             linked = app.link_vault(full=True)
             print(f"Re-linked {args.output}: {linked.stats.get('total_notes', 0)} notes, {linked.links} links, "
                   f"{linked.relinked} rewritten, {len(linked.skipped)} skipped.", file=out)

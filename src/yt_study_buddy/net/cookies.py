@@ -13,6 +13,7 @@ close, is stopped from doing so in ``sources/youtube_dlp.py``.
 from __future__ import annotations
 
 import copy
+import re
 import time
 import urllib.request
 import warnings
@@ -65,6 +66,15 @@ def _sent_to(cookie: Cookie, url: str) -> bool:
                 and _POLICY.path_return_ok(cookie.path, request))
 
 
+def _has_header(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            first = file.readline(200)
+    except OSError:
+        return False
+    return bool(re.match(r"#( Netscape)? HTTP Cookie File", first))  # the stdlib's own test
+
+
 def load_cookie_file(path: str | Path, site_url: str) -> CookieFile:
     """Read a Netscape cookies.txt that must hold cookies for site_url; raise InputError if not."""
     shown = str(path)
@@ -72,7 +82,7 @@ def load_cookie_file(path: str | Path, site_url: str) -> CookieFile:
     if not str(path).strip():
         raise InputError("--cookies needs a file name (a Netscape cookies.txt)")
     if not target.is_file():
-        what = "is a folder" if target.is_dir() else "does not exist"
+        what = "is a folder" if target.is_dir() else "is not a regular file" if target.exists() else "does not exist"
         raise InputError(f"cookies file {shown!r} {what}; {_EXPORT_HINT}")
     jar = MozillaCookieJar()
     try:
@@ -83,6 +93,9 @@ def load_cookie_file(path: str | Path, site_url: str) -> CookieFile:
             warnings.simplefilter("ignore")
             jar.load(str(target), ignore_discard=True, ignore_expires=True)
     except LoadError:
+        if _has_header(target):  # the stdlib's message quotes the bad line: a cookie's value, never shown
+            raise InputError(f"cookies file {shown!r} has a line that is not a cookie (seven tab-separated "
+                             f"fields, the expiry a number); {_EXPORT_HINT}") from None
         raise InputError(f"cookies file {shown!r} is not a Netscape cookies.txt (its first line must "
                          f"be '# Netscape HTTP Cookie File'); {_EXPORT_HINT}") from None
     except UnicodeDecodeError:
