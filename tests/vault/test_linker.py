@@ -292,3 +292,14 @@ def test_demo_lectures_link_only_what_they_mean(tmp_path):
                     assert f"{phrase} {after[0] if after else ''}".casefold().strip() != low, line
                     assert f"{before[0] if before else ''} {phrase}".casefold().strip() != low, line
     assert links > 0
+
+
+def test_flashcards_are_never_linked_but_the_section_after_them_is():
+    # "glucose" and "ATP synthase" are first mentioned inside cards: without the rule they get linked there.
+    text = ("Light is captured in prose.\n\n## Flashcards\n\n#flashcards/biology\n\n"
+            "What is made from glucose?::Energy, through respiration. [0:10]\n\n"
+            "The ==ATP synthase== turns a gradient into ATP. [0:20]\n\n## Afterword\n\nGlucose again.\n")
+    body = linked(text, "photo", PHOTO, RESP)
+    cards = body[body.index("## Flashcards"):body.index("## Afterword")]
+    assert "[[" not in cards, cards
+    assert "[[Respiration|Glucose]] again." in body

@@ -44,6 +44,7 @@ from typing import Callable, Iterable, Mapping
 
 from yt_study_buddy.markdown import is_title
 from yt_study_buddy.notes.text_analysis import word_key
+from yt_study_buddy.vault.flashcards import FLASHCARDS_HEADING
 from yt_study_buddy.vault.index import (
     MAX_CONCEPT_NOTES,
     concept_key,
@@ -58,7 +59,7 @@ __all__ = ["link_body", "link_note", "unlink_body", "ConceptTable", "LinkReport"
            "signature", "decode_signature", "RELATED_HEADING", "MAX_RELATED", "MAX_LINKS", "LINKER_VERSION"]
 
 #: Changes whenever the same inputs would give other links: a vault linked by an older version is relinked.
-LINKER_VERSION = 2
+LINKER_VERSION = 3
 RELATED_HEADING = "## Related notes"
 MAX_RELATED = 12
 MAX_LINKS = 25
@@ -89,6 +90,8 @@ _PROTECTED = [
     # Quoted speech is the speaker's words: links inside it would misquote them.
     re.compile(r"“(?:[^”\n]|\n(?![ \t]*\n))*”"),
     re.compile(r'"[^"\n]*"'),
+    # Flashcards are recall prompts: a link in a card would give its answer away (and clutter review).
+    re.compile(rf"^{re.escape(FLASHCARDS_HEADING)}[ \t]*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL),
 ]
 
 
