@@ -221,3 +221,13 @@ def test_a_result_has_one_status_and_success_is_derived_from_it():
     assert result.status is ResultStatus.DONE
     assert ProcessingResult("u", "id", status="cancelled").not_finished
     assert "success" not in {f.name for f in __import__("dataclasses").fields(ProcessingResult)}
+
+
+def test_token_line_names_no_particular_engine():
+    """An OpenAI-compatible server's tokens were summed up as "Claude tokens"."""
+    metrics = ProcessingMetrics()
+    metrics.add_result(ProcessingResult("u1", "id1", True, usage={"input_tokens": 700, "output_tokens": 150}))
+    lines = metrics.summary_lines()
+    assert "Model tokens: 700 in, 150 out" in lines and not any("Claude" in line for line in lines)
+    metrics.add_result(ProcessingResult("u2", "id2", True, usage={"input_tokens": 1, "cache_read_input_tokens": 9}))
+    assert "Model tokens: 701 in, 150 out, 9 read from cache" in metrics.summary_lines()

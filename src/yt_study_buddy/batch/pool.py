@@ -133,13 +133,11 @@ class ProcessingMetrics:
         if self.wall_time:
             lines.append(f"Wall time: {self.wall_time:.1f}s")
         if self.usage.get("input_tokens") or self.usage.get("output_tokens"):
-            lines.append(
-                "Claude tokens: {} in, {} out, {} read from cache".format(
-                    self.usage.get("input_tokens", 0),
-                    self.usage.get("output_tokens", 0),
-                    self.usage.get("cache_read_input_tokens", 0),
-                )
-            )
+            # Any engine's tokens (Claude, an OpenAI-compatible server): the engine is named above.
+            cached = self.usage.get("cache_read_input_tokens", 0)
+            lines.append(f"Model tokens: {self.usage.get('input_tokens', 0)} in, "
+                         f"{self.usage.get('output_tokens', 0)} out"
+                         + (f", {cached} read from cache" if cached else ""))
         for failure in self.failures:
             hint = " (retryable)" if failure.retryable else ""
             lines.append(f"  FAILED {failure.title or failure.video_id or failure.url}: {failure.error}{hint}")
