@@ -682,3 +682,17 @@ def test_a_second_session_on_the_same_folder_attaches_to_the_running_batch(monke
     assert len(notes) == done
     # The batch is over: either session may start another.
     assert not busy(first) and not busy(second)
+
+
+def test_a_password_in_openai_base_url_is_never_sent_to_the_browser(tmp_path, fake_openai, monkeypatch):
+    url = fake_openai.base_url.replace("http://", "http://me:web-url-secret@")
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    at = start_app()
+    at.sidebar.selectbox(key="engine").select("openai").run()
+    shown = at.sidebar.text_input(key="base_url").value
+    assert "web-url-secret" not in shown and shown.endswith(fake_openai.base_url.split("//", 1)[1])
+    at.sidebar.text_input(key="openai_model").input("llama3.2").run()
+    lecture = example_files()[0]
+    at.file_uploader(key="caption_files").set_value([(lecture.name, lecture.read_bytes(), "text/plain")])
+    finish(at.button(key="process").click().run())
+    assert fake_openai.requests, "the masked box still stands for the configured server"

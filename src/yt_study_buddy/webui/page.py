@@ -22,6 +22,7 @@ import streamlit as st
 from yt_study_buddy.app import ENGINES, YouTubeStudyNotes
 from yt_study_buddy.config import Settings, install_redaction, load_settings, redact
 from yt_study_buddy.errors import StudyBuddyError
+from yt_study_buddy.net.proxy import mask_proxy_url
 from yt_study_buddy.sources.inputs import CAPTION_SUFFIXES, Entry
 from yt_study_buddy.webui.jobs import (
     STOP_HELP,
@@ -85,9 +86,15 @@ def sidebar(settings: Settings) -> Options:
                                 "Ollama, LM Studio, vLLM, llama.cpp or OpenAI itself.")
     base_url = None
     if engine == "openai":
-        base_url = bar.text_input("Server URL", value=settings.openai_base_url or OLLAMA_URL,
+        # The page is sent to the browser: a password in OPENAI_BASE_URL is shown masked, and
+        # the masked text left as it is stands for the configured URL.
+        configured = settings.openai_base_url
+        shown = mask_proxy_url(configured) if configured else OLLAMA_URL
+        base_url = bar.text_input("Server URL", value=shown,
                                   key="base_url", help="OpenAI-compatible API, e.g. Ollama's "
                                   f"{OLLAMA_URL}; empty: OpenAI's API (needs OPENAI_API_KEY).")
+        if configured and base_url.strip() == shown:
+            base_url = configured
         model = bar.text_input("Model", value=settings.openai_model or "", key="openai_model",
                                placeholder="blank: the server's only model",
                                help="As the server names it, e.g. llama3.2 for Ollama.")
