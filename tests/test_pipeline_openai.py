@@ -86,6 +86,7 @@ def test_server_not_running_stops_the_batch_once_and_every_video_can_be_retried(
     report = app.process_urls([str(f) for f in files])
     assert not report.ok
     assert "is the server running? (e.g. `ollama serve`)" in (report.stop_reason or "")
+    assert len(report.results) == 3
     assert all(r.fatal and r.retryable and r.not_finished for r in report.results)
     assert len(app.retryable_failures()) == 3
 

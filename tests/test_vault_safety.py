@@ -134,6 +134,7 @@ def test_read_only_vault_stops_the_batch_before_paying(tmp_path, fake_youtube, f
     report = make_app(tmp_path, fake_youtube, fake_anthropic).process_urls(urls)
     assert fake_anthropic.requests == [] and fake_youtube.count("/api/timedtext") == 0
     assert not report.ok and "read-only file system" in (report.stop_reason or "")
+    assert len(report.results) == 3
     assert all(r.error_kind == "vault" and "read-only" in r.error for r in report.results), \
         [(r.error_kind, r.error) for r in report.results]
 
@@ -144,7 +145,7 @@ def test_unusable_lock_file_stops_the_batch_before_paying(tmp_path, fake_youtube
     report = make_app(tmp_path, fake_youtube, fake_anthropic).process_urls(urls)
     assert fake_anthropic.requests == [] and fake_youtube.count("/api/timedtext") == 0
     assert "vault.lock" in (report.stop_reason or "")
-    assert all(r.error_kind == "vault" for r in report.results)
+    assert len(report.results) == 2 and all(r.error_kind == "vault" for r in report.results)
 
 
 def test_read_only_vault_in_the_cli_is_one_clear_error(tmp_path, capsys, read_only):
