@@ -696,3 +696,17 @@ def test_a_password_in_openai_base_url_is_never_sent_to_the_browser(tmp_path, fa
     at.file_uploader(key="caption_files").set_value([(lecture.name, lecture.read_bytes(), "text/plain")])
     finish(at.button(key="process").click().run())
     assert fake_openai.requests, "the masked box still stands for the configured server"
+
+
+def test_a_link_opens_only_a_folder_that_is_a_vault(tmp_path):
+    """A note may link to "?output=/": the page must not walk the disk nor offer to write there."""
+    from streamlit.testing.v1 import AppTest
+
+    vault = tmp_path / "other vault"
+    (vault / ".study-buddy").mkdir(parents=True)
+    for folder, shown in ((str(tmp_path), "./notes"), ("/", "./notes"), (str(vault), str(vault))):
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.query_params["output"] = folder
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.sidebar.text_input(key="output").value == shown, folder

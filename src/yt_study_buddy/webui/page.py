@@ -23,6 +23,7 @@ from yt_study_buddy.app import ENGINES, YouTubeStudyNotes
 from yt_study_buddy.config import Settings, install_redaction, load_settings, redact
 from yt_study_buddy.errors import StudyBuddyError
 from yt_study_buddy.net.proxy import mask_proxy_url
+from yt_study_buddy.vault.store import HIDDEN_DIR
 from yt_study_buddy.sources.inputs import CAPTION_SUFFIXES, Entry
 from yt_study_buddy.webui.jobs import (
     STOP_HELP,
@@ -66,6 +67,19 @@ class Options:
     base_url: str | None = None
 
 
+def linked_vault(folder: str | None) -> str | None:
+    """The folder a link's ``?output=`` names, if it is a vault (a link in a note is untrusted), else None."""
+    # A note could link to "?output=/": the page would walk the whole disk and Process would
+    # write there. Only a folder that already holds a vault may be opened by a link.
+    if not folder:
+        return None
+    try:
+        hidden = Path(folder).expanduser() / HIDDEN_DIR
+        return folder if hidden.is_dir() and not hidden.is_symlink() else None
+    except (OSError, ValueError):
+        return None
+
+
 def sidebar(settings: Settings) -> Options:
     """Draw the sidebar and return the chosen options."""
     bar = st.sidebar
@@ -102,7 +116,8 @@ def sidebar(settings: Settings) -> Options:
         model = bar.text_input("Claude model", value=settings.model, key="model",
                                disabled=engine == "offline")
     # A note link opened in a new browser tab names its vault (when not the default).
-    output = bar.text_input("Output folder", value=st.query_params.get("output") or DEFAULT_OUTPUT, key="output",
+    output = bar.text_input("Output folder", value=linked_vault(st.query_params.get("output")) or DEFAULT_OUTPUT,
+                            key="output",
                             help="The Obsidian vault the notes are written to.")
     if engine == "openai":
         bar.info("Notes come from the model server; a local server needs no API key.")
