@@ -305,3 +305,15 @@ def test_closing_the_app_closes_its_youtube_connections(tmp_path, fake_youtube):
     while server.open_connections and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.open_connections == 0
+
+
+def test_a_youtube_block_says_how_long_every_worker_waits(tmp_path, fake_youtube, caplog):
+    """A bot check held the batch for the breaker's cool-down with nothing said, even with -v."""
+    import logging
+
+    fake_youtube.add_video("blocked0002", title="Blocked", scenario="bot_check")
+    with caplog.at_level(logging.WARNING, logger="yt_study_buddy.app"):
+        report = make_app(tmp_path, fake_youtube, block_retries=1).process_urls(["https://youtu.be/blocked0002"])
+    assert not report.ok
+    waits = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+    assert len(waits) == 1 and "YouTube is blocking" in waits[0] and " s before trying again" in waits[0]

@@ -298,11 +298,14 @@ class YouTubeStudyNotes:
                         limits.youtube_spacer.wait(limits.cancel)
                         spaced = False
                     value = func()
-            except YouTubeBlocked:
+            except YouTubeBlocked as exc:
                 attempt += 1
-                limits.youtube_breaker.record_failure()
+                pause = limits.youtube_breaker.record_failure()
                 if attempt > self.block_retries:
                     raise
+                # Every worker now waits in silence: say why and for how long.
+                log.warning("YouTube is blocking requests (%s): waiting %.0f s before trying again",
+                            exc.reason, pause)
                 if self._tor is not None:
                     # A fresh circuit usually means a fresh exit IP; rotate() also gives
                     # every worker new SOCKS credentials, which new connections pick up.
