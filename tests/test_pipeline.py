@@ -315,5 +315,5 @@ def test_a_youtube_block_says_how_long_every_worker_waits(tmp_path, fake_youtube
     with caplog.at_level(logging.WARNING, logger="yt_study_buddy.app"):
         report = make_app(tmp_path, fake_youtube, block_retries=1).process_urls(["https://youtu.be/blocked0002"])
     assert not report.ok
-    waits = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
-    assert len(waits) == 1 and "YouTube is blocking" in waits[0] and " s before trying again" in waits[0]
+    waits = [r.getMessage() for r in caplog.records if "every worker waits" in r.getMessage()]
+    assert len(waits) == 1 and "YouTube is blocking" in waits[0] and " s, then tries again" in waits[0]

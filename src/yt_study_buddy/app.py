@@ -270,8 +270,7 @@ class YouTubeStudyNotes:
                 self._youtube = YouTubeClient(
                     base_url=self.settings.youtube_base_url,
                     proxy_for_thread=pool.for_current_thread if pool is not None else None,
-                    cookies=self._cookies, delay=self.delay,
-                )
+                    cookies=self._cookies, delay=self.delay)
             return self._youtube
 
     # -- one video ----------------------------------------------------------------------
@@ -303,9 +302,7 @@ class YouTubeStudyNotes:
                 pause = limits.youtube_breaker.record_failure()
                 if attempt > self.block_retries:
                     raise
-                # Every worker now waits in silence: say why and for how long.
-                log.warning("YouTube is blocking requests (%s): waiting %.0f s before trying again",
-                            exc.reason, pause)
+                log.warning("YouTube is blocking (%s): every worker waits %.0f s, then tries again", exc.reason, pause)
                 if self._tor is not None:
                     # A fresh circuit usually means a fresh exit IP; rotate() also gives
                     # every worker new SOCKS credentials, which new connections pick up.
