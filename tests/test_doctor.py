@@ -164,7 +164,12 @@ def test_an_existing_vault_is_checked_as_a_batch_would_and_left_clean(reachable,
     vault.mkdir()
     found = by_name(run_doctor(output=vault, settings=settings_for(reachable.base_url)))
     assert found["vault"].status == "ok" and "writable" in found["vault"].detail
-    assert [p.name for p in vault.iterdir()] == [".study-buddy"]  # what any run creates first
+    # A check leaves no vault behind: a later run on tmp_path must not see one "below it".
+    assert list(vault.iterdir()) == []
+    (vault / ".study-buddy").mkdir()
+    (vault / ".study-buddy" / "index.json").write_text("{}", encoding="utf-8")
+    assert by_name(run_doctor(output=vault, settings=settings_for(reachable.base_url)))["vault"].status == "ok"
+    assert (vault / ".study-buddy" / "index.json").read_text(encoding="utf-8") == "{}"  # a real vault is kept
     assert not [p for p in vault.rglob("*") if p.name.endswith(".tmp")]
 
 

@@ -265,10 +265,28 @@ def _vault(output: str | Path) -> Check:
                          "create the folder or choose another with -o")
         return Check("vault", OK, f"{vault.root} will be created")
     # The same check a batch makes before it fetches or pays for anything.
+    fresh = not os.path.lexists(vault.hidden)
     problem = vault_problem(vault)
+    if fresh:
+        _remove_check_leftovers(vault.hidden)
     if problem is not None:
         return Check("vault", FAIL, problem.reason, "choose another folder with -o, or fix its permissions")
     return Check("vault", OK, f"{vault.root} is writable")
+
+
+def _remove_check_leftovers(hidden: Path) -> None:
+    """Remove the hidden folder and empty lock file the check made: a check leaves no vault behind.
+
+    A left-over ``.study-buddy`` would make the folder a vault, and a later run on a
+    folder above it would refuse it as "holding other vaults".
+    """
+    lock = hidden / "vault.lock"
+    try:
+        if lock.is_file() and not lock.is_symlink() and lock.stat().st_size == 0:
+            lock.unlink()
+        hidden.rmdir()  # only if nothing else is in it
+    except OSError:
+        pass
 
 
 def _engine(settings: Settings, engine: str, base_url: str | None, model: str | None,
