@@ -125,3 +125,20 @@ def test_cli_anki_target_is_checked_before_the_batch_and_no_folder_is_created(tm
     assert main(["-o", str(tmp_path / "notes"), "--engine", "offline", lecture, "--anki", str(target)]) == 2
     assert "--anki" in capsys.readouterr().err
     assert not (tmp_path / "typo").exists() and not (tmp_path / "notes").exists()  # no video was processed
+
+
+def test_cli_anki_never_replaces_a_device_pipe_or_link(tmp_path, capsys, example_vault):
+    """--anki /dev/null replaced the device node with a regular file (the write is an atomic rename)."""
+    import os
+    import stat
+
+    pipe = tmp_path / "pipe.apkg"
+    os.mkfifo(pipe)
+    real = tmp_path / "real.apkg"
+    real.write_bytes(b"keep")
+    link = tmp_path / "link.apkg"
+    link.symlink_to(real)
+    for target in (pipe, link):
+        assert main(["-o", str(example_vault), "--anki", str(target)]) == 2
+        assert "not a regular file" in capsys.readouterr().err
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and link.is_symlink() and real.read_bytes() == b"keep"

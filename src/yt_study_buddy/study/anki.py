@@ -17,6 +17,7 @@ import hashlib
 import html
 import io
 import itertools
+import os
 import sqlite3
 import time
 import zipfile
@@ -159,6 +160,9 @@ def check_anki_target(path: str | Path) -> Path:
     target = Path(path).expanduser()
     if target.is_dir():
         raise InputError(f"--anki {target} is a folder: name a file in it, e.g. {target / 'flashcards.apkg'}")
+    if os.path.lexists(target) and (target.is_symlink() or not target.is_file()):
+        # The package replaces the file atomically: that would replace a link, or a device such as /dev/null.
+        raise InputError(f"--anki {target} is not a regular file (a link, device or pipe): name a plain file")
     if not target.parent.is_dir():
         raise InputError(f"--anki {target}: the folder {target.parent} does not exist (create it first)")
     return target
