@@ -140,3 +140,15 @@ def test_the_page_says_so_when_the_folder_cannot_be_opened(tmp_path, monkeypatch
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Permission denied" in e.value for e in at.error)
+
+
+def test_a_url_from_front_matter_cannot_add_markup_to_the_page():
+    from yt_study_buddy.webui.library import link_url
+
+    hostile = "https://youtu.be/abc)![pixel](https://tracker.example/p.png"
+    safe = link_url(hostile)
+    assert safe is not None and ")" not in safe and "(" not in safe and "[" not in safe
+    assert f"[Watch the video]({safe})".count("](") == 1
+    assert link_url("https://youtu.be/abcdefghijk?t=62") == "https://youtu.be/abcdefghijk?t=62"
+    for bad in ("javascript:alert(1)", "", None, "ftp://x", "https://" + "a" * 3000):
+        assert link_url(bad) is None

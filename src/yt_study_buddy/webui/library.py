@@ -27,6 +27,7 @@ from yt_study_buddy.vault.scan import read_text, stamp_of, sync_index, walk_mark
 from yt_study_buddy.vault.store import HIDDEN_DIR, INDEX_FILE
 
 __all__ = [
+    "link_url",
     "LibraryNote",
     "Library",
     "load_library",
@@ -178,6 +179,20 @@ def _callout(match: re.Match[str]) -> str:
 
 def _escape_prose(text: str) -> str:
     return _CALLOUT.sub(_callout, _WIKI_LINK.sub(_wiki, _RAW_HTML.sub("&lt;", text)))
+
+
+def link_url(url: object) -> str | None:
+    """An http(s) URL from a note, made safe to stand inside a Markdown link's parentheses; None otherwise.
+
+    Front matter is untrusted: a ')' would end the link and let the rest of the
+    value add markup (a remote image, a tracking pixel) to the page.
+    """
+    from urllib.parse import quote
+
+    text = str(url or "").strip()
+    if not text.lower().startswith(("https://", "http://")) or len(text) > 2048:
+        return None
+    return quote(text, safe=":/?&=#%+@,;~.-_!$*'")
 
 
 def safe_markdown(markdown: str) -> str:

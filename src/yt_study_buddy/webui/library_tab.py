@@ -26,6 +26,7 @@ from yt_study_buddy.webui.library import (
     LibraryNote,
     build_graph_dot,
     folder_problem,
+    link_url,
     load_library,
     neighbourhood,
     read_note,
@@ -71,7 +72,8 @@ def _flashcards(body: str) -> None:
             st.markdown(safe_markdown(card.back))
             if card.timestamp is not None:
                 moment = format_timestamp(card.timestamp)
-                st.caption(f"[At {moment} in the video]({card.link})" if card.link else f"At {moment}")
+                safe = link_url(card.link)
+                st.caption(f"[At {moment} in the video]({safe})" if safe else f"At {moment}")
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
@@ -150,7 +152,8 @@ def library_tab(output: Path, default_output: str) -> None:
 
 
 def _note_header(note: LibraryNote, output: Path, url: str) -> None:
-    source = f"[Watch the video]({url})" if url.startswith(("https://", "http://")) else "from a caption file"
+    safe = link_url(url)
+    source = f"[Watch the video]({safe})" if safe else "from a caption file"
     left, right = st.columns([4, 1])
     left.caption(f"Subject: {markdown_text(note.subject)} · {source}")
     right.link_button("Open in Obsidian", obsidian_url(output, note.path),
