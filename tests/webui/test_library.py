@@ -152,3 +152,25 @@ def test_a_url_from_front_matter_cannot_add_markup_to_the_page():
     assert link_url("https://youtu.be/abcdefghijk?t=62") == "https://youtu.be/abcdefghijk?t=62"
     for bad in ("javascript:alert(1)", "", None, "ftp://x", "https://" + "a" * 3000):
         assert link_url(bad) is None
+
+
+def test_the_review_tab_says_so_when_the_folder_cannot_be_opened(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    real_is_dir = Path.is_dir
+    blocked = tmp_path / "locked"
+
+    def is_dir(self):
+        if self == blocked:  # what Python 3.11 raises for a folder under one we may not enter
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_dir(self)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    monkeypatch.setattr(Path, "exists", lambda self: True if self == blocked else real_is_dir(self) or
+                        Path.is_file(self))
+    app = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+    at = AppTest.from_file(str(app), default_timeout=120)
+    at.run()
+    at.sidebar.text_input(key="output").input(str(blocked)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert sum("Permission denied" in e.value for e in at.error) >= 2  # the Library and the Review tabs

@@ -19,7 +19,7 @@ from yt_study_buddy.models import format_timestamp
 from yt_study_buddy.study.deck import DeckCard
 from yt_study_buddy.study.review import RATINGS, ReviewQueue
 from yt_study_buddy.vault.render import markdown_text
-from yt_study_buddy.webui.library import safe_markdown
+from yt_study_buddy.webui.library import folder_problem, safe_markdown
 
 __all__ = ["review_tab", "due_text"]
 
@@ -77,6 +77,10 @@ def _card(queue: ReviewQueue, card: DeckCard, left: int) -> None:
 
 def review_tab(output: Path) -> None:
     """Due counts per subject and the current card of the chosen subject."""
+    problem = folder_problem(output)  # a PermissionError from is_dir() is a message, not a traceback
+    if problem:
+        st.error(problem)
+        return
     if not output.is_dir():
         st.info(f"No notes in {output} yet: process some videos first.")
         return
