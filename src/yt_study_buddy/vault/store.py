@@ -26,6 +26,7 @@ functions (``linker.py``) driven by the link pass (``relink.py``).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import replace
 from datetime import datetime
@@ -98,7 +99,7 @@ class Vault:
         # The verified index, loaded once; re-verified only when another process saved it.
         self._index_guard = threading.RLock()
         self._index: NoteIndex | None = None
-        self._index_stamp: tuple[int, int] | None = None
+        self._index_stamp: tuple[int, int, int] | None = None
         self._index_dirty = False
 
     # -- locking and paths ---------------------------------------------------------------
@@ -211,13 +212,21 @@ class Vault:
     def index(self) -> NoteIndex:
         """Return the verified index: loaded once, checked by stat, re-checked when another process saved it."""
         with self._index_guard:
-            stamp = stamp_of(self.index_path)
+            stamp = self._index_file_stamp()
             if self._index is None or stamp != self._index_stamp:
                 stored = load_index(self.index_path)
                 self._index, changed = sync_index(self.root, stored)
                 self._index_stamp = stamp
                 self._index_dirty = changed or stored is None
             return self._index
+
+    def _index_file_stamp(self) -> tuple[int, int, int] | None:
+        # The inode too: another process's save is a new file (atomic rename), whatever its size and time.
+        try:
+            info = os.stat(self.index_path)
+        except OSError:
+            return None
+        return (info.st_ino, info.st_mtime_ns, info.st_size)
 
     def rebuild_index(self) -> NoteIndex:
         """Verify every note again (as if the index were lost) and save the result."""
@@ -233,7 +242,7 @@ class Vault:
             if self._index is None or not self._index_dirty:
                 return
             save_index(self.index_path, self._index, root=self.root)
-            self._index_stamp = stamp_of(self.index_path)
+            self._index_stamp = self._index_file_stamp()
             self._index_dirty = False
 
     def _save_index_if_free(self) -> None:
