@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from tests.fakes.anthropic import DEFAULT_KEY
@@ -45,7 +46,9 @@ def note_of(tmp_path):
 
 def test_one_long_video_writes_its_parts_at_once_on_the_batch_workers(tmp_path, fake_youtube, fake_anthropic):
     plan = add_lecture(fake_youtube, "longvideo01", description=DESCRIPTION)
-    fake_anthropic.latency = 0.2
+    # The four parts' calls are answered only once all four are at the server: four
+    # at once is then what the app does, not a race between thread starts and latency.
+    fake_anthropic.gather(4)
     events = []
     app = make_app(tmp_path, fake_youtube, fake_anthropic, parallel=True, max_workers=4, event_sink=events.append)
     report = app.process_urls(["https://youtu.be/longvideo01"])
@@ -84,7 +87,10 @@ def test_a_full_batch_writes_each_videos_parts_in_turn(tmp_path, fake_youtube, f
 
 def test_parts_paid_for_before_kill_9_are_not_bought_again(tmp_path, fake_youtube, fake_anthropic):
     plan = add_lecture(fake_youtube, "longvideo01", minutes=75)
-    fake_anthropic.latency = 0.4
+    # Two parts are answered, the third waits until the kill: the kill falls between
+    # two parts however slow the machine, not within a latency's window.
+    resume = threading.Event()
+    fake_anthropic.hold_after(2, resume)
     vault = tmp_path / "vault"
     drafts = vault / ".study-buddy" / "generated" / "longvideo01.parts"
     env = guarded_env(YT_STUDY_BUDDY_YOUTUBE_URL=fake_youtube.base_url, ANTHROPIC_BASE_URL=fake_anthropic.base_url,
@@ -97,8 +103,9 @@ def test_parts_paid_for_before_kill_9_are_not_bought_again(tmp_path, fake_youtub
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    resume.set()
     kept = len(list(drafts.glob("*.json")))
-    assert 2 <= kept < len(plan), "the kill came after two parts and before the last"
+    assert kept == 2 < len(plan), "the kill came after two parts and before the last"
     for path in drafts.glob("*.json"):
         assert "part" in json.loads(path.read_text(encoding="utf-8"))  # whole drafts only
     bought = part_calls(fake_anthropic)

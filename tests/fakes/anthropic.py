@@ -6,7 +6,7 @@ request always gets the same notes, concepts and questions.
 
 Knobs: ``latency`` (seconds per call), ``max_concurrent`` (more calls at once
 get a 429 with ``retry-after``), ``enqueue()`` scripted responses,
-``truncate_next(n)``, prompt-cache accounting. Counters: ``history``,
+``truncate_next(n)``, ``gather(n)``, ``hold_after(n, release)``, prompt-cache accounting. Counters: ``history``,
 ``count``, ``rate_limited``, ``peak_concurrency``.
 
 Run it on its own for benchmarks::
@@ -90,6 +90,9 @@ class FakeAnthropic:
         self.rate_limited = 0
         self._in_flight = InFlight()
         self._truncate = 0
+        self._gather: tuple[threading.Barrier, float] | None = None
+        self._gather_left = 0
+        self._hold: tuple[int, threading.Event, float] | None = None
         self._queue: collections.deque[ScriptedResponse] = collections.deque()
         self._cache: set[str] = set()
         self._lock = threading.Lock()
@@ -110,6 +113,8 @@ class FakeAnthropic:
 
     def stop(self) -> None:
         """Stop serving."""
+        if self._gather is not None:
+            self._gather[0].abort()  # calls still waiting for the others are answered now
         self._server.stop()
 
     def __enter__(self) -> "FakeAnthropic":
@@ -131,6 +136,42 @@ class FakeAnthropic:
         """Stop the next n answers at max_tokens, half-way through."""
         with self._lock:
             self._truncate += n
+
+    def gather(self, n: int, timeout: float = 10.0) -> None:
+        """Answer the next n calls together: each waits until all n are in (at most timeout s).
+
+        A test of "n calls at once" then holds on a machine of any speed: the
+        calls meet however late the last one starts, and if the client never
+        has n going at once the peak stays below n.
+        """
+        with self._lock:
+            self._gather = (threading.Barrier(n), timeout)
+            self._gather_left = n
+
+    def hold_after(self, n: int, release: threading.Event, timeout: float = 30.0) -> None:
+        """Answer the next n calls, then hold every later one until release is set (at most timeout s)."""
+        with self._lock:
+            self._hold = (n, release, timeout)
+
+    def _wait_if_held(self, handler: Any) -> None:
+        with self._lock:
+            if self._hold is None:
+                return
+            free, release, timeout = self._hold
+            self._hold = (free - 1, release, timeout)
+        if free <= 0:
+            handler.wait_for(release, timeout)
+
+    def _wait_for_the_gathering(self) -> None:
+        with self._lock:
+            gather = self._gather if self._gather_left > 0 else None
+            self._gather_left -= 1 if gather else 0
+        if gather is not None:
+            barrier, timeout = gather
+            try:
+                barrier.wait(timeout)
+            except threading.BrokenBarrierError:
+                pass  # not all came: answer anyway, the peak tells
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -174,10 +215,12 @@ class FakeAnthropic:
                               headers={"retry-after": f"{self.retry_after:g}"})
             return
         try:
+            self._wait_for_the_gathering()
+            self._wait_if_held(handler)
             message = self._answer(body)
             delay = self.latency + self.latency_per_1k_output * message["usage"]["output_tokens"] / 1000
             if delay:
-                time.sleep(delay)
+                handler.pause(delay)
             if body.get("stream"):
                 self._send_stream(handler, message)
             else:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
@@ -88,10 +91,22 @@ class FakeHandler(BaseHTTPRequestHandler):
         """Send a JSON response."""
         self.send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
 
+    def pause(self, seconds: float) -> None:
+        """Sleep like a slow server, but wake at once when the fake stops."""
+        self.server.stopping.wait(seconds)
+
+    def wait_for(self, event: threading.Event, timeout: float) -> None:
+        """Wait for a test's event (at most timeout s), but wake at once when the fake stops."""
+        deadline = time.monotonic() + timeout
+        while not event.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+            if self.server.stopping.is_set() or time.monotonic() >= deadline:
+                return
+
     def setup(self) -> None:
         super().setup()
         with self.server.count_lock:
             self.server.open_connections += 1
+            self.server.connections[self.connection] = threading.current_thread()
 
     def finish(self) -> None:
         try:
@@ -99,6 +114,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         finally:
             with self.server.count_lock:
                 self.server.open_connections -= 1
+                self.server.connections.pop(self.connection, None)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self.server.fake.handle(self)
@@ -117,6 +133,36 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.count_lock = threading.Lock()
+        #: set by stop(): sleeping and waiting handlers wake up
+        self.stopping = threading.Event()
+        #: each open client connection and the thread serving it
+        self.connections: dict[socket.socket, threading.Thread] = {}
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """End every client connection and wait for the threads serving them."""
+        self.stopping.set()
+        with self.count_lock:
+            open_now = list(self.connections.items())
+        for connection, _ in open_now:
+            try:
+                # A handler reading the next keep-alive request sees the end; one
+                # writing an answer gets a broken pipe (kept quiet below).
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for _, thread in open_now:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients drop keep-alive connections (yt-dlp especially), a killed client
+        # leaves its answer unread, stop() ends open connections: no errors of the fake.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionResetError, BrokenPipeError)):
+            return
+        if isinstance(error, OSError) and self.stopping.is_set():
+            return
+        super().handle_error(request, client_address)
 
 
 class LoopbackServer:
@@ -147,8 +193,9 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving, end the open connections (their threads with them) and close the socket."""
         self._server.shutdown()
+        self._server.close_connections()
         self._server.server_close()
 
     def __enter__(self) -> "LoopbackServer":

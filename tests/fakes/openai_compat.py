@@ -223,7 +223,7 @@ class FakeOpenAICompat:
             return
         try:
             if self.latency:
-                time.sleep(self.latency)
+                handler.pause(self.latency)
             completion = self._answer(body)
             if body.get("stream"):
                 self._send_stream(handler, completion, bool((body.get("stream_options") or {})

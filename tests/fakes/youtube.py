@@ -20,7 +20,6 @@ import copy
 import html
 import json
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -180,18 +179,6 @@ class FakeYouTube:
         self._lock = threading.Lock()
         self._server = LoopbackServer(self, port)
         self._started = False
-        self._quiet_disconnects()
-
-    def _quiet_disconnects(self) -> None:
-        # Clients (yt-dlp especially) drop keep-alive connections; that is not an error.
-        server = self._server._server
-        report = server.handle_error
-
-        def handle_error(request: Any, client_address: Any) -> None:
-            if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
-                report(request, client_address)
-
-        server.handle_error = handle_error
 
     # -- setup
 
@@ -276,10 +263,10 @@ class FakeYouTube:
             video = self._video_for(parts.path, query, body)
             hold = self.holds.get(video.video_id) if video else None
             if hold is not None:
-                hold.wait(self.hold_timeout)
+                handler.wait_for(hold, self.hold_timeout)
             delay = self.latency + (self.slow_latency if video and video.scenario == "slow" else 0)
             if delay > 0:
-                time.sleep(delay)
+                handler.pause(delay)
             with self._lock:
                 blocked = parts.path == "/watch" and self.block_next_watches > 0
                 if blocked:

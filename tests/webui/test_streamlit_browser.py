@@ -106,6 +106,22 @@ def streamlit_server(tmp_path, fake_tube):
             proc.wait(timeout=15)
 
 
+def _open(browser, url: str):
+    """A page on the app, its first run finished; every wait allows for a busy machine."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # Playwright's 30 s default for each wait and click ran out on a loaded 2-core machine.
+    page.set_default_timeout(STARTUP_SECONDS * 1000)
+    page.goto(url, wait_until="domcontentloaded")
+    _wait_until_idle(page)
+    return page
+
+
+def _wait_until_idle(page) -> None:
+    """Wait for the title, then for the script run that drew it to end (before touching widgets)."""
+    page.get_by_role("heading", name="YouTube Study Buddy").wait_for()
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
+
+
 def _notes(vault: Path) -> list[Path]:
     if not vault.is_dir():
         return []
@@ -119,9 +135,7 @@ def test_process_videos_in_a_real_browser(streamlit_server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url, wait_until="domcontentloaded")
-            page.get_by_role("heading", name="YouTube Study Buddy").wait_for(timeout=STARTUP_SECONDS * 1000)
+            page = _open(browser, url)
             sidebar = page.get_by_test_id("stSidebar")
             sidebar.get_by_text("Enable Parallel Processing").wait_for()
             sidebar.get_by_text("No Claude API key").wait_for()
@@ -157,7 +171,7 @@ def test_process_videos_in_a_real_browser(streamlit_server, tmp_path):
             page.get_by_role("tab", name="Library").click()
             page.get_by_role("heading", name="Overview").first.wait_for()  # a note, rendered
             page.get_by_role("tab", name="Knowledge graph").click()
-            page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=60_000)
+            page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for()
             assert page.locator("[data-testid='stGraphVizChart'] svg g.node").count() == expected
             page.screenshot(path=str(tmp_path / "library.png"), full_page=True)
 
@@ -177,9 +191,7 @@ def test_stop_in_a_real_browser_cancels_waiting_videos_and_keeps_finished_notes(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url, wait_until="domcontentloaded")
-            page.get_by_role("heading", name="YouTube Study Buddy").wait_for(timeout=STARTUP_SECONDS * 1000)
+            page = _open(browser, url)
             # One video at a time: after the first note, most videos are still waiting their turn.
             page.get_by_test_id("stSidebar").get_by_text("Enable Parallel Processing").click()
             box = page.get_by_label("YouTube URLs (one per line)")
@@ -190,9 +202,9 @@ def test_stop_in_a_real_browser_cancels_waiting_videos_and_keeps_finished_notes(
 
             # The page redraws for a running batch: Stop shown, Process disabled, counts in the status.
             stop = page.get_by_role("button", name="Stop")
-            stop.wait_for(timeout=30_000)
+            stop.wait_for()
             assert process.is_disabled()
-            page.get_by_text(re.compile(r"Processing: \d+/10 done · \d+ running")).first.wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"Processing: \d+/10 done · \d+ running")).first.wait_for()
             deadline = time.monotonic() + BATCH_SECONDS
             while not _notes(vault):
                 assert time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
@@ -201,8 +213,8 @@ def test_stop_in_a_real_browser_cancels_waiting_videos_and_keeps_finished_notes(
             page.screenshot(path=str(vault.parent / "running.png"), full_page=True)
             # A reload is a new session: it finds the running batch, its Stop, and Process stays disabled.
             page.reload(wait_until="domcontentloaded")
-            page.get_by_role("heading", name="YouTube Study Buddy").wait_for(timeout=STARTUP_SECONDS * 1000)
-            stop.wait_for(timeout=30_000)
+            page.get_by_role("heading", name="YouTube Study Buddy").wait_for()
+            stop.wait_for()
             assert process.is_disabled()
             stop.click()
 
@@ -210,7 +222,7 @@ def test_stop_in_a_real_browser_cancels_waiting_videos_and_keeps_finished_notes(
             finished.wait_for(timeout=BATCH_SECONDS * 1000)
             summary = finished.inner_text()
             page.get_by_role("button", name="Process Videos").and_(
-                page.locator("button:not([disabled])")).wait_for(timeout=30_000)
+                page.locator("button:not([disabled])")).wait_for()
             assert page.get_by_role("button", name="Stop").count() == 0
         finally:
             browser.close()
