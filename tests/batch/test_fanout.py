@@ -12,17 +12,25 @@ from yt_study_buddy.errors import Cancelled, ClaudeResponseError
 
 
 class Gauge:
-    """Counts tasks running at once."""
+    """Counts tasks running at once; with ``meet``, tasks wait until that many are running."""
 
-    def __init__(self):
+    def __init__(self, meet: int = 0):
         self.now = self.peak = 0
         self.lock = threading.Lock()
+        # Tasks that meet are at once by design, not because threads started
+        # within a sleep of each other (which a busy machine does not promise).
+        self.meeting = threading.Barrier(meet) if meet else None
 
     def task(self, value, seconds=0.05):
         def run():
             with self.lock:
                 self.now += 1
                 self.peak = max(self.peak, self.now)
+            if self.meeting is not None:
+                try:
+                    self.meeting.wait(10)
+                except threading.BrokenBarrierError:
+                    pass  # fewer ran at once: the peak tells
             time.sleep(seconds)
             with self.lock:
                 self.now -= 1
@@ -31,9 +39,9 @@ class Gauge:
 
 
 def test_parts_of_one_video_use_every_free_worker_and_keep_their_order():
-    share, gauge = WorkerShare(4), Gauge()
+    share, gauge = WorkerShare(4), Gauge(meet=4)
     with share.held():
-        results = share.run_all([gauge.task(i) for i in range(12)])
+        results = share.run_all([gauge.task(i, 0.01) for i in range(12)])
     assert results == list(range(12))
     assert gauge.peak == 4 and share.peak == 4
 
@@ -59,24 +67,39 @@ def test_with_every_worker_busy_parts_run_in_turn_on_their_own_thread():
 
 
 def test_a_waiting_video_gets_the_next_free_slot_before_more_helpers():
-    share, gauge = WorkerShare(2), Gauge()
-    started = []
+    share = WorkerShare(2)
+    finished: list[int] = []
+    video_started = threading.Event()
+    waited_out: list[int] = []
+
+    def part(i):
+        def run():
+            # Parts after the first two wait for the video: it must get the helper's
+            # slot once that helper's part is done, not after all eight.
+            if i >= 2 and not video_started.wait(10):
+                waited_out.append(i)
+            time.sleep(0.05)
+            finished.append(i)
+            return i
+        return run
+
+    started_after: list[int] = []
 
     def video():
         with share.held():
-            started.append(time.monotonic())
+            started_after.append(len(finished))
+            video_started.set()
 
     with share.held():
-        runner = threading.Thread(target=share.run_all, args=([gauge.task(i, 0.15) for i in range(8)],))
+        runner = threading.Thread(target=share.run_all, args=([part(i) for i in range(8)],))
         runner.start()
-        time.sleep(0.05)  # one helper is writing a part now
-        begin = time.monotonic()
+        time.sleep(0.05)  # one helper is writing a part now (if not, the video takes its slot first)
         waiting = threading.Thread(target=video)
         waiting.start()
-        waiting.join(5)
-        runner.join(5)
-    # The video started once the helper's part was done, not after all eight parts.
-    assert started and started[0] - begin < 0.3
+        waiting.join(30)
+        runner.join(30)
+    assert started_after and started_after[0] <= 2, started_after
+    assert not waited_out, f"parts {waited_out} waited 10 s for the video to start"
     assert share.peak == 2
 
 

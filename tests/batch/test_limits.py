@@ -137,6 +137,7 @@ def test_adaptive_limiter_bounds_concurrency():
     limiter = AdaptiveLimiter(2)
     running = peak = 0
     lock = threading.Lock()
+    meeting = threading.Barrier(2)  # two at once by design, not by how fast threads start
 
     def go():
         nonlocal running, peak
@@ -144,7 +145,11 @@ def test_adaptive_limiter_bounds_concurrency():
             with lock:
                 running += 1
                 peak = max(peak, running)
-            time.sleep(0.05)
+            try:
+                meeting.wait(10)
+            except threading.BrokenBarrierError:
+                pass  # fewer ran at once: the peak tells
+            time.sleep(0.01)
             with lock:
                 running -= 1
 

@@ -64,13 +64,19 @@ def test_parallel_faster_than_sequential():
 def test_concurrency_never_exceeds_max_workers():
     lock = threading.Lock()
     running = peak = 0
+    # Jobs wait until three run: three at once by design, not by how fast threads start.
+    meeting = threading.Barrier(3)
 
     def job(url: str) -> ProcessingResult:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.05)
+        try:
+            meeting.wait(10)
+        except threading.BrokenBarrierError:
+            pass  # fewer ran at once: the peak tells
+        time.sleep(0.01)
         with lock:
             running -= 1
         return ProcessingResult(url, url, True)

@@ -239,12 +239,14 @@ def test_three_hour_transcript_is_fast(engine):
                                                  f"{picked[3]} with {picked[4]} {picked[5]}"
                                                  + ("." if i % 3 == 2 else "")))
     transcript = Transcript(video_id=VIDEO_ID, segments=segments)
-    began = time.perf_counter()
+    # CPU seconds, not wall-clock: other work on a busy machine stretched the wall
+    # clock from 2 s to 17 s here, while the work itself stays the same.
+    began = time.process_time()
     notes = engine.generate_notes(meta(), transcript)
     engine.generate_assessment(meta(), transcript, notes)
-    elapsed = time.perf_counter() - began
+    elapsed = time.process_time() - began
     # The budget is a few seconds on a quiet machine; this bound only catches a quadratic blow-up.
-    assert elapsed < 60, f"took {elapsed:.1f}s"
+    assert elapsed < 60, f"took {elapsed:.1f} s of CPU"
     assert 5 <= len(notes.concepts) <= 15
     assert len(section(notes.markdown, "## Key points").splitlines()) <= 20
 
