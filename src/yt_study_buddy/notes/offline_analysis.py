@@ -6,6 +6,7 @@ writers; a pure function of the video's title and captions.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -227,6 +228,10 @@ def linked_pairs(a: Analysis, limit: int, *, skip: set[tuple[tuple[str, ...], tu
     ``skip`` holds pairs already asked about, ``quoted`` sentences already used as answers;
     no two pairs share a sentence either.
     """
+    # Each sentence and each (term, sentence) is judged once, not once per pair: in a
+    # three-hour lecture every pair shares thousands of sentences.
+    can_link = functools.cache(lambda i: _links(a, i) and not (quoted and i in quoted))
+    spoken = functools.cache(lambda x, i: mention(a, a.terms[x], a.sentences[i].text) is not None)
     found = []
     for x in range(len(a.terms)):
         sx = set(a.terms[x].sentences)
@@ -234,8 +239,7 @@ def linked_pairs(a: Analysis, limit: int, *, skip: set[tuple[tuple[str, ...], tu
             t1, t2 = a.terms[x], a.terms[y]
             if nested(t1, t2) or (skip and (t1.key, t2.key) in skip):
                 continue
-            shared = [i for i in sorted(sx.intersection(t2.sentences))
-                      if _links(a, i) and not (quoted and i in quoted) and mention(a, t1, a.sentences[i].text) and mention(a, t2, a.sentences[i].text)]
+            shared = [i for i in sorted(sx.intersection(t2.sentences)) if can_link(i) and spoken(x, i) and spoken(y, i)]
             if shared:
                 best = max(shared, key=lambda i: (a.scores[i], -i))
                 distance = abs(t1.first_sentence - t2.first_sentence) if spread else 0
