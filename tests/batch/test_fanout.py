@@ -68,38 +68,43 @@ def test_with_every_worker_busy_parts_run_in_turn_on_their_own_thread():
 
 def test_a_waiting_video_gets_the_next_free_slot_before_more_helpers():
     share = WorkerShare(2)
-    finished: list[int] = []
-    video_started = threading.Event()
-    waited_out: list[int] = []
+    ran_on: dict[int, threading.Thread] = {}
+    helper_busy = threading.Event()
 
     def part(i):
         def run():
-            # Parts after the first two wait for the video: it must get the helper's
-            # slot once that helper's part is done, not after all eight.
-            if i >= 2 and not video_started.wait(10):
-                waited_out.append(i)
-            time.sleep(0.05)
-            finished.append(i)
+            if threading.current_thread() is not runner:
+                helper_busy.set()
+            if i < 2:
+                # The parts in hand end only once the video waits for a slot, so the
+                # helper meets a waiting video however the threads were scheduled.
+                deadline = time.monotonic() + 10
+                while not share._video_waiting() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            time.sleep(0.01)
+            ran_on[i] = threading.current_thread()
             return i
         return run
 
-    started_after: list[int] = []
-
-    def video():
-        with share.held():
-            started_after.append(len(finished))
-            video_started.set()
-
+    got_in: list[int] = []
     with share.held():
         runner = threading.Thread(target=share.run_all, args=([part(i) for i in range(8)],))
+
+        def video():
+            with share.held():
+                got_in.append(len(ran_on))
+                runner.join(30)  # keep the slot: no helper may borrow it again
+
         runner.start()
-        time.sleep(0.05)  # one helper is writing a part now (if not, the video takes its slot first)
+        assert helper_busy.wait(10), "no helper borrowed the free slot"
         waiting = threading.Thread(target=video)
         waiting.start()
-        waiting.join(30)
-        runner.join(30)
-    assert started_after and started_after[0] <= 2, started_after
-    assert not waited_out, f"parts {waited_out} waited 10 s for the video to start"
+        waiting.join(60)
+    # The helper wrote the one part it had in hand and gave its slot to the video;
+    # every other part ran on the video's own (runner) thread.
+    helpers = [i for i, thread in sorted(ran_on.items()) if thread is not runner]
+    assert len(ran_on) == 8 and len(helpers) == 1, helpers
+    assert got_in and got_in[0] < 8, "the video waited for all eight parts"
     assert share.peak == 2
 
 
