@@ -7,6 +7,7 @@ traffic goes to the loopback fakes through the real libraries.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -433,9 +434,10 @@ def test_retry_button_reprocesses_a_retryable_failure(monkeypatch, tmp_path):
     from tests.fakes.youtube import FakeYouTube
     from yt_study_buddy.webui import page
 
-    # A block fails at once, not after the 30 s cool-down and one more try (tested elsewhere).
+    # A block fails at once, not after the 30 s cool-down and one more try (tested elsewhere);
+    # no 1 s between YouTube starts either.
     app_class = page.YouTubeStudyNotes
-    monkeypatch.setattr(page, "YouTubeStudyNotes", lambda *a, **kw: app_class(*a, block_retries=0, **kw))
+    monkeypatch.setattr(page, "YouTubeStudyNotes", lambda *a, **kw: app_class(*a, block_retries=0, delay=0, **kw))
     with FakeYouTube() as fake:
         fake.add_video("aaaaaaaaaaa", title="Entropy and Information", scenario="http_429")
         fake.add_video("bbbbbbbbbbb", title="Removed Lecture", scenario="unavailable")
@@ -612,20 +614,32 @@ def test_registry_allows_one_running_batch_per_folder(tmp_path):
     assert registry.active(tmp_path / "notes") is None
 
 
-def _slow_tube(count: int, latency: float = 0.4):
+def _slow_tube(count: int, held: int):
+    """A fake YouTube whose answers for the held-th video wait for the returned event.
+
+    The batch is then still running while the test looks, however slow the
+    machine (a per-request latency only made that likely); set the event to let it end.
+    """
     from tests.fakes.youtube import FakeYouTube
 
-    fake = FakeYouTube(latency=latency)
+    fake = FakeYouTube()
     ids = [f"slowvideo{n:02d}" for n in range(count)]
     for n, video_id in enumerate(ids):
         fake.add_video(video_id, title=f"Slow lecture {n} on entropy")
-    return fake, ids
+    release = threading.Event()
+    fake.holds = {ids[held]: release}
+    return fake, ids, release
 
 
 def test_page_redraws_with_stop_and_process_disabled_while_a_batch_runs(monkeypatch, tmp_path):
     from yt_study_buddy.webui.jobs import STOP_HELP
 
-    fake, ids = _slow_tube(6)
+    from yt_study_buddy.webui import page
+
+    # No 1 s between YouTube starts: the held video alone keeps the batch running.
+    app_class = page.YouTubeStudyNotes
+    monkeypatch.setattr(page, "YouTubeStudyNotes", lambda *a, **kw: app_class(*a, delay=0, **kw))
+    fake, ids, release = _slow_tube(6, held=0)
     with fake:
         monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", fake.base_url)
         at = start_app()
@@ -640,6 +654,7 @@ def test_page_redraws_with_stop_and_process_disabled_while_a_batch_runs(monkeypa
         page = rendered_text(at)
         assert "Finish running videos" not in page and "start no new ones" not in page
         assert any(t.value.startswith(("Processing: ", "Resolving links")) for t in at.text)
+        release.set()
         finish(at)
     status = [t.value for t in at.text]
     assert any(s.startswith("Finished: 6 videos") and "6 done, 0 failed" in s for s in status), status
@@ -647,7 +662,8 @@ def test_page_redraws_with_stop_and_process_disabled_while_a_batch_runs(monkeypa
 
 
 def test_a_second_session_on_the_same_folder_attaches_to_the_running_batch(monkeypatch, tmp_path):
-    fake, ids = _slow_tube(8)
+    # One worker, held on the second video: the rest are still waiting when Stop is pressed.
+    fake, ids, release = _slow_tube(8, held=1)
     with fake:
         monkeypatch.setenv("YT_STUDY_BUDDY_YOUTUBE_URL", fake.base_url)
         first = start_app()
@@ -668,6 +684,7 @@ def test_a_second_session_on_the_same_folder_attaches_to_the_running_batch(monke
 
         second.button(key="stop").click().run()
         assert second.button(key="stop").disabled  # drawn pressed at once
+        release.set()
         finish(second)
         finish(first)
     for at in (first, second):
