@@ -9,8 +9,9 @@ the submit loop never sleeps and results are collected as soon as they land.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable, Sequence, TextIO
 
 from yt_study_buddy.config import redact
@@ -240,16 +241,24 @@ class ParallelVideoProcessor:
         futures: dict[Future, int] = {}
         grace: float | None = None
         try:
-            futures = {executor.submit(run, url): i for i, url in enumerate(urls)}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=futures.__getitem__):
-                    index = futures[future]
-                    result = self._result_of(future, urls[index])
-                    results[index] = result
-                    completed += 1
-                    self._notify(result, completed, total)
+            # Finished futures arrive on a queue (constant work per video; waiting on every
+            # pending future each round grew with the square of the batch). The timeout
+            # keeps the main thread waking up, so Ctrl-C is handled promptly.
+            finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
+            for i, url in enumerate(urls):
+                future = executor.submit(run, url)
+                futures[future] = i
+                future.add_done_callback(finished.put)
+            while completed < total:
+                try:
+                    future = finished.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                index = futures[future]
+                result = self._result_of(future, urls[index])
+                results[index] = result
+                completed += 1
+                self._notify(result, completed, total)
         except KeyboardInterrupt as exc:
             # Ctrl-C, or SIGTERM/SIGHUP turned into one by the front end (StopRequested).
             self.interrupted = True
