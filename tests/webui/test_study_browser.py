@@ -37,6 +37,8 @@ def test_reveal_an_answer_follow_a_note_link_and_rate_a_card(tmp_path, streamlit
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
+            # A busy machine can take longer than Playwright's 30 s default for a rerun.
+            page.set_default_timeout(STARTUP_SECONDS * 1000)
             # A link into the app: the Library tab, the note selected, its assessment open.
             page.goto(f"{url}/?tab=Library&note={note.video_id}&view=assessment", wait_until="domcontentloaded")
             page.get_by_role("heading", name="Assessment: Cellular Respiration and ATP").wait_for(
