@@ -198,20 +198,16 @@ def test_streamed_notes_are_not_paid_again_when_the_study_data_call_fails(tmp_pa
                                                                             fake_anthropic):
     from yt_study_buddy.notes import prompts
     from yt_study_buddy.notes.claude import ClaudeEngine
-    from yt_study_buddy.errors import ClaudeRateLimited
-
-    class StudyDataFails(ClaudeEngine):
-        def _tool_call(self, system, request, tool, usage):
-            if tool == prompts.STUDY_TOOL:
-                raise ClaudeRateLimited()
-            return super()._tool_call(system, request, tool, usage)
 
     def streamed():
         return sum(1 for body in fake_anthropic.requests if body.get("stream"))
 
     urls = add_videos(fake_youtube, 1)
     limits = ServiceLimits(youtube_delay=0)
-    failing = StudyDataFails(api_key=DEFAULT_KEY, base_url=fake_anthropic.base_url, limits=limits)
+    # The study-data call is refused (overloaded) and, with no retries, fails the video.
+    fake_anthropic.fail_tool(prompts.STUDY_TOOL, status=529)
+    failing = ClaudeEngine(api_key=DEFAULT_KEY, base_url=fake_anthropic.base_url, limits=limits,
+                           max_retries=0)
     first = make_app(tmp_path, fake_youtube, fake_anthropic, note_engine=failing, limits=limits).process_urls(urls)
     assert not first.ok and first.results[0].retryable
     assert streamed() == 1

@@ -7,12 +7,11 @@ libraries (anthropic, youtube-transcript-api, yt-dlp) load on first use.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -29,9 +28,6 @@ from yt_study_buddy.sources.inputs import Entry, Rejected, collect_entries, reso
 from yt_study_buddy.batch.limits import ServiceLimits
 from yt_study_buddy.notes.engine import NoteEngine
 from yt_study_buddy.models import (
-    Assessment,
-    AssessmentQuestion,
-    NotesResult,
     ProcessingResult,
     ResultStatus,
     Source,
@@ -52,6 +48,8 @@ __all__ = ["YouTubeStudyNotes", "BatchReport", "ENGINES"]
 log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "claude", "openai", "offline")
+#: Videos in flight at once with --batch-api (they mostly wait for Message Batches).
+BATCH_API_WORKERS = 200
 
 
 @dataclass
@@ -104,6 +102,8 @@ class YouTubeStudyNotes:
         note_engine: NoteEngine | None = None,
         youtube_client: Any = None,
         block_retries: int | None = None,
+        budget: float | None = None,
+        batch_api: bool = False,
     ):
         try:
             check_workers(max_workers)
@@ -137,8 +137,8 @@ class YouTubeStudyNotes:
         self.progress_callback = progress_callback
         self.result_callback = result_callback
         self.event_sink = event_sink
-        self.limits = limits or ServiceLimits(youtube_delay=delay,
-                                              youtube_concurrency=min(3, self.max_workers))
+        self.limits = limits or ServiceLimits(youtube_delay=delay, youtube_concurrency=min(3, self.max_workers),
+                                              claude_pacing=self.settings.claude_pacing)
         self.block_retries = block_retries if block_retries is not None else (3 if (tor or proxy) else 1)
         self._engine_choice = engine
         self._model = model
@@ -170,6 +170,15 @@ class YouTubeStudyNotes:
         self.job_log = JobLog(self.vault)
         self.transcript_cache = TranscriptCache(self.vault)
         self.meta_cache = MetaCache(self.vault)
+        from yt_study_buddy.notes.spend import Spending
+        from yt_study_buddy.vault.paid import BatchLedger, GeneratedWork
+
+        # Paid work is kept until its note is on disk: a crash, Ctrl-C or a failed later
+        # call (or a Message Batch still running) never makes a re-run pay for it again.
+        self.generated, self.batch_api = GeneratedWork(self.vault), batch_api
+        self.batch_ledger = BatchLedger(self.vault) if batch_api else None
+        self.spending = Spending(prices_file=self.settings.prices_file, budget=budget, batch_api=batch_api)
+        self.limits.on_wait = self.limits.on_wait or self._announce_wait
         self.leases = Leases(self.vault)  # this app's claims: two runs never pay for one video
         self.metrics = ProcessingMetrics()
         # The spec's public attribute: the pool any front end can reuse.
@@ -205,6 +214,7 @@ class YouTubeStudyNotes:
         from yt_study_buddy.notes.choice import build_engine
 
         return build_engine(self._engine_name(), self.settings, self.limits, model=self._model,
+                            batch_ledger=self.batch_ledger,
                             base_url=self._base_url)
 
     def resolve_engine(self) -> str:
@@ -278,6 +288,10 @@ class YouTubeStudyNotes:
     def _emit(self, stage: str, source: Source, title: str | None = None, detail: str | None = None) -> None:
         safe_emit(self.event_sink, JobEvent(stage, source.video_id, source.url, title, detail))
 
+    def _announce_wait(self, text: str | None, seconds: float | None) -> None:
+        """A batch-wide wait (a rate limit, a Message Batch) for the progress view: an event of no video."""
+        safe_emit(self.event_sink, JobEvent(Stage.WAITING, "", "", None, text, seconds=seconds))
+
     def _youtube_call(self, func: Callable[[], Any], *, spaced: bool = False) -> Any:
         """Run one YouTube request under the shared slots and circuit breaker.
 
@@ -330,52 +344,6 @@ class YouTubeStudyNotes:
             self.meta_cache.put(meta)
         return meta, transcript, method
 
-    # Paid work is kept until its note is on disk: a crash, Ctrl-C or a failed
-    # assessment call never makes a re-run pay for the same notes again.
-    def _generated_path(self, video_id: str) -> Path:
-        return self.vault.hidden / "generated" / f"{video_id}.json"
-
-    def _load_generated(self, video_id: str, engine: NoteEngine
-                        ) -> tuple[NotesResult | None, Assessment | None, str | None]:
-        path = self._generated_path(video_id)
-        if self.force or not path.is_file():
-            return None, None, None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if (data.get("engine"), data.get("model")) != (engine.name, engine.model):
-                return None, None, None
-            raw_notes, raw = data.get("notes"), data.get("assessment")
-            notes = None if raw_notes is None else NotesResult(**raw_notes)
-            assessment = None if raw is None else Assessment(
-                questions=[AssessmentQuestion(**q) for q in raw["questions"]], usage=raw.get("usage", {}))
-            draft = data.get("draft")
-        except (OSError, ValueError, TypeError, KeyError):
-            return None, None, None
-        # Already paid for: don't count those tokens again.
-        if notes is not None:
-            notes.usage = {}
-        if assessment is not None:
-            assessment.usage = {}
-        return notes, assessment, draft if isinstance(draft, str) else None
-
-    def _save_generated(self, video_id: str, engine: NoteEngine, notes: NotesResult | None,
-                        assessment: Assessment | None, *, draft: str | None = None) -> None:
-        from yt_study_buddy.vault.atomic import atomic_write_json
-
-        payload = {"engine": engine.name, "model": engine.model,
-                   "notes": asdict(notes) if notes is not None else None,
-                   "assessment": asdict(assessment) if assessment is not None else None,
-                   "draft": draft}
-        try:
-            atomic_write_json(self._generated_path(video_id), payload, root=self.vault.root)
-        except StudyBuddyError as exc:
-            log.warning("could not keep generated notes for %s: %s", video_id, exc.reason)
-
-    def _drop_generated(self, video_id: str) -> None:
-        from yt_study_buddy.vault.drafts import drop_paid_work
-
-        drop_paid_work(self._generated_path(video_id), self.vault.root)  # notes and a long lecture's parts
-
     def _load(self, source: Source) -> tuple[VideoMeta, Transcript, str]:
         if source.is_local:
             from yt_study_buddy.sources.chapters import load_lecture_file
@@ -389,7 +357,9 @@ class YouTubeStudyNotes:
         timings: dict[str, float] = {}
         result = ProcessingResult(url=source.url, video_id=source.video_id, status=ResultStatus.FAILED)
         meta: VideoMeta | None = None
+        hold = None
         self._emit(Stage.STARTED, source)
+        self.limits.videos_under_way.join()  # a Message Batch round waits for its calls too
         try:
             existing = None if self.force else self.vault.find_note(source.video_id)
             if existing is None and self.leases.claim(source.video_id, self.limits.cancel):
@@ -402,6 +372,7 @@ class YouTubeStudyNotes:
                 self._emit(Stage.SKIPPED, source, result.title, "already in the vault")
                 return result
 
+            self.spending.check_open()  # a spent budget starts no new video, not even its fetch
             self._warm_engine()
             t = time.perf_counter()
             meta, transcript, method = self._load(source)
@@ -412,20 +383,23 @@ class YouTubeStudyNotes:
             t = time.perf_counter()
             engine = self.engine
             result.engine, result.model = engine.name, engine.model
-            notes, assessment, draft = self._load_generated(source.video_id, engine)
+            notes, assessment, draft = (None, None, None) if self.force else \
+                self.generated.load(source.video_id, engine.name, engine.model)
+            hold = self.spending.reserve(engine, meta, transcript, notes=notes is None,
+                                         assessment=self.generate_assessments and assessment is None)
             if notes is None:
                 from yt_study_buddy.notes.lecture import write_lecture
                 from yt_study_buddy.vault.drafts import PartDrafts
 
                 notes, assessment = write_lecture(  # a long lecture: parts on the batch's free workers
                     engine, meta, transcript, self._subjects_snapshot, draft=draft, assess=self.generate_assessments,
-                    on_draft=lambda markdown, usage: self._save_generated(
-                        source.video_id, engine, None, None, draft=markdown),
+                    on_draft=lambda markdown, usage: self.generated.save(
+                        source.video_id, engine.name, engine.model, None, None, draft=markdown),
                     run_all=self.parallel_processor.share.run_all, cancel=self.limits.cancel,
-                    drafts=PartDrafts.beside(self._generated_path(source.video_id), self.vault.root,
+                    drafts=PartDrafts.beside(self.generated.path(source.video_id), self.vault.root,
                                              read=not self.force),
                     on_part=lambda done, total: self._emit(Stage.PART, source, meta.title, f"part {done} of {total}"))
-                self._save_generated(source.video_id, engine, notes, assessment)
+                self.generated.save(source.video_id, engine.name, engine.model, notes, assessment)
             from yt_study_buddy.notes.categorize import choose_subject
 
             subject = choose_subject(explicit=self.subject, auto_categorize=self.auto_categorize,
@@ -437,7 +411,7 @@ class YouTubeStudyNotes:
                 if self.limits.cancel.is_set():
                     raise Cancelled()
                 assessment = engine.generate_assessment(meta, transcript, notes)
-                self._save_generated(source.video_id, engine, notes, assessment)
+                self.generated.save(source.video_id, engine.name, engine.model, notes, assessment)
             timings["generate"] = time.perf_counter() - t
             result.usage = dict(notes.usage)
             if assessment is not None:
@@ -450,7 +424,9 @@ class YouTubeStudyNotes:
             files = self.vault.write_note(meta=meta, subject=subject, notes=notes,
                                           assessment=assessment, transcript=transcript)
             timings["write"] = time.perf_counter() - t
-            self._drop_generated(source.video_id)
+            self.generated.drop(source.video_id)
+            if self.batch_ledger is not None:
+                self.batch_ledger.forget(video_id=source.video_id)
             result.status = ResultStatus.DONE
             result.subject = subject
             result.files = [str(p) for p in files]
@@ -474,6 +450,8 @@ class YouTubeStudyNotes:
             self._emit(Stage.FAILED, source, result.title, result.error)
         finally:
             self.leases.release(source.video_id)
+            self.limits.videos_under_way.leave()
+            self.spending.settle(hold, result)
             result.duration_seconds = time.perf_counter() - start
             result.timings = {k: round(v, 3) for k, v in timings.items()}
             if not result.skipped:
@@ -500,6 +478,7 @@ class YouTubeStudyNotes:
             "model": result.model,
             "files": [self._relative(p) for p in result.files],
             "usage": result.usage,
+            **self.spending.record(result),
         }
         try:
             self.job_log.append(record)
@@ -527,6 +506,7 @@ class YouTubeStudyNotes:
 
     def _begin_batch(self) -> None:
         self.batch_id = uuid.uuid4().hex[:12]
+        self.spending.begin()
         # Subjects as they were before the batch: a video's subject must not
         # depend on which other videos of the batch finished first.
         self._subjects_snapshot = self.vault.subjects()
@@ -554,6 +534,10 @@ class YouTubeStudyNotes:
         try:
             if sources and self._engine_choice != "offline":
                 name = self.resolve_engine()
+                self.spending.check(name, self._engine.model if self._engine is not None else self._model or (
+                    self.settings.model if name == "claude" else self.settings.openai_model))
+                if self.batch_api and name != "claude":
+                    raise InputError(f"--batch-api needs the Claude engine (the {name} engine was chosen)")
                 # A model server may not run or lack the model: ask it once, before any
                 # video, unless nothing is left to generate. (Claude's SDK loads in the
                 # background instead; a bad key shows on its first call.)
@@ -596,7 +580,10 @@ class YouTubeStudyNotes:
                 results.append(failed)
             processor.stop_reason = f"batch stopped: {redact(problem.reason)}"
             urls = []
-        batch = processor.process_videos_parallel(urls, lambda u: self.process_source(by_url[u]),
+        # With --batch-api every video waits for the batch's rounds at once (YouTube work
+        # keeps its own slots and spacing).
+        workers = min(len(urls), BATCH_API_WORKERS) if self.batch_api and urls else None
+        batch = processor.process_videos_parallel(urls, lambda u: self.process_source(by_url[u]), workers=workers,
                                                   space_starts=False)
         for result in batch:
             if result.error_kind == "cancelled" and not result.video_id and result.url in by_url:
@@ -610,13 +597,15 @@ class YouTubeStudyNotes:
         except StudyBuddyError:
             graph_stats = {}
         metrics = ProcessingMetrics()
+        metrics.prices_as_of, metrics.batch_api = self.spending.prices.as_of, self.batch_api
         for result in results:
             metrics.add_result(result)
             self.metrics.add_result(result)
         metrics.wall_time = time.perf_counter() - start
         return BatchReport(results=results, metrics=metrics, graph_stats=graph_stats,
                            links_written=links, interrupted=processor.interrupted,
-                           stop_reason=processor.stop_reason)
+                           stop_reason=processor.stop_reason or self.spending.stop_reason and
+                           f"batch stopped: {self.spending.stop_reason}")
 
     def finalize(self) -> int:
         """Settle same-title names and cross-link what changed; return the links in place."""

@@ -145,6 +145,8 @@ class Settings:
     openai_model: str | None = None
     #: The model's context window in tokens when the server does not say (or says too much).
     context_tokens: int | None = None
+    #: pace Claude calls by the rate-limit buckets the API reports (YT_STUDY_BUDDY_CLAUDE_PACING=0: off)
+    claude_pacing: bool = True
 
     def __post_init__(self) -> None:
         if self.youtube_base_url:
@@ -224,6 +226,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         openai_base_url=get("OPENAI_BASE_URL"),
         openai_model=get(OPENAI_MODEL_ENV, "OPENAI_MODEL"),
         context_tokens=_context_tokens(get(CONTEXT_TOKENS_ENV)),
+        claude_pacing=(get("YT_STUDY_BUDDY_CLAUDE_PACING") or "on").lower() not in ("0", "off", "false", "no"),
     )
     register_secret(settings.api_key)
     register_secret(settings.openai_api_key)

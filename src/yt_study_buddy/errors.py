@@ -33,6 +33,7 @@ error text.
     ├── VaultError                  disk full, permission, path outside vault
     ├── TorError                    control port / SOCKS problems
     ├── Cancelled                   the batch was interrupted                  (retryable)
+    │   └── BudgetReached           --budget would be passed: no new videos    (retryable)
     └── InternalError               a bug: logged with its traceback, never a service's fault
 """
 
@@ -67,6 +68,7 @@ __all__ = [
     "VaultError",
     "TorError",
     "Cancelled",
+    "BudgetReached",
     "InternalError",
     "StopRequested",
 ]
@@ -163,6 +165,8 @@ class AnswerTruncated(StudyBuddyError):
 class ClaudeError(StudyBuddyError):
     default_reason = "Claude API request failed"
     kind = "claude"
+    #: the HTTP status of the API's answer, when there was one
+    status: int | None = None
 
 
 class ClaudeAuthError(ClaudeError):
@@ -187,6 +191,12 @@ class ClaudeRateLimited(ClaudeError):
     default_reason = "Claude API rate limit or overload persisted after retries"
     retryable = True
     kind = "claude_rate_limited"
+    #: seconds the server asked to wait (retry-after), when it said
+    retry_after: float | None = None
+    #: True for an overload (529), False for a rate limit (429)
+    overloaded = False
+    #: the answer's headers (the rate-limit buckets), when there was an answer
+    headers: dict[str, str] = {}
 
 
 class ClaudeTruncated(ClaudeError, AnswerTruncated):
@@ -260,6 +270,16 @@ class Cancelled(StudyBuddyError):
     default_reason = "cancelled before it finished"
     retryable = True
     kind = "cancelled"
+
+
+class BudgetReached(Cancelled):
+    """The batch's estimated spend would pass the user's --budget: no new video is started.
+
+    Not fatal: videos already under way finish (their work is paid for); only
+    the ones not yet started stop, each with this reason.
+    """
+
+    default_reason = "the batch's budget is spent"
 
 
 class InternalError(StudyBuddyError):

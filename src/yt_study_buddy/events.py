@@ -24,6 +24,9 @@ class Stage:
     SKIPPED = "skipped"  # already done earlier (resume)
     FAILED = "failed"
     DONE = "done"
+    #: batch-wide, not one video's (video_id ""): the batch waits (a rate limit, a Message
+    #: Batch); ``detail`` says for what, ``seconds`` how long from ``at``; no detail: it's over
+    WAITING = "waiting"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,26 @@ class JobEvent:
     title: str | None = None
     detail: str | None = None
     at: float = field(default_factory=time.monotonic)
+    #: for WAITING: the expected wait from ``at``, when known
+    seconds: float | None = None
+
+    def wait_text(self, now: float | None = None) -> str | None:
+        """A WAITING event as the user reads it: 'waiting for Claude's rate limit: 3 min', or None."""
+        if self.stage != Stage.WAITING or not self.detail:
+            return None
+        if self.seconds is None:
+            return self.detail
+        left = max(0.0, self.seconds - ((time.monotonic() if now is None else now) - self.at))
+        return f"{self.detail}: {_duration(left)}"
+
+
+def _duration(seconds: float) -> str:
+    """'45 s', '3 min', '1 h 5 min': rounded up, so a wait is never shown shorter than it is."""
+    whole = int(-(-seconds // 1))
+    if whole < 60:
+        return f"{whole} s"
+    minutes = -(-whole // 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 EventSink = Callable[[JobEvent], None]

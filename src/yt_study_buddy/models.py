@@ -262,6 +262,8 @@ class ProcessingResult:
     timings: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
     status: ResultStatus | None = None
+    #: estimated dollars this run paid for the video (None: the model has no price)
+    cost_usd: float | None = None
 
     def __post_init__(self, success: bool | None) -> None:
         if self.status is None:

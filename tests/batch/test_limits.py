@@ -167,9 +167,12 @@ def test_claude_slot_wait_ends_on_cancel():
 
     limits = ServiceLimits(claude_concurrency=1)
     engine = ClaudeEngine(api_key="sk-ant-unused-key-000000", base_url="http://127.0.0.1:9", limits=limits)
+    from yt_study_buddy.models import Segment, Transcript, VideoMeta
+
     limits.claude_slots.acquire()  # every slot taken
     threading.Timer(0.2, limits.cancel.set).start()
     start = time.monotonic()
     with pytest.raises(Cancelled):
-        engine._acquire_slot()
+        # Waits for a slot (nothing is sent: port 9 would refuse) until the cancel.
+        engine.generate_notes(VideoMeta("x" * 11, "T"), Transcript("x" * 11, [Segment(0, 1, "hello")]))
     assert time.monotonic() - start < 5

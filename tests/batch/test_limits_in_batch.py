@@ -78,8 +78,8 @@ class PauseSignal(SharedBackoff):
         super().__init__()
         self.in_force = threading.Event()
 
-    def pause_for(self, seconds: float) -> None:
-        super().pause_for(seconds)
+    def pause_for(self, seconds: float, why: str | None = None) -> None:
+        super().pause_for(seconds, why)
         self.in_force.set()
 
 

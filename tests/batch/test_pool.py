@@ -236,4 +236,4 @@ def test_token_line_names_no_particular_engine():
     lines = metrics.summary_lines()
     assert "Model tokens: 700 in, 150 out" in lines and not any("Claude" in line for line in lines)
     metrics.add_result(ProcessingResult("u2", "id2", True, usage={"input_tokens": 1, "cache_read_input_tokens": 9}))
-    assert "Model tokens: 701 in, 150 out, 9 read from cache" in metrics.summary_lines()
+    assert "Model tokens: 701 in, 150 out, 9 read from cache (1% of input)" in metrics.summary_lines()

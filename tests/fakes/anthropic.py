@@ -5,13 +5,21 @@ computed deterministically from the transcript in the request: the same
 request always gets the same notes, concepts and questions.
 
 Knobs: ``latency`` (seconds per call), ``max_concurrent`` (more calls at once
-get a 429 with ``retry-after``), ``enqueue()`` scripted responses,
-``truncate_next(n)``, ``gather(n)``, ``hold_after(n, release)``, prompt-cache accounting. Counters: ``history``,
-``count``, ``rate_limited``, ``peak_concurrency``.
+get a 429 with ``retry-after``), ``rpm``/``itpm``/``otpm`` (token buckets like
+the real API's, see ``anthropic_limits.py``; every answer carries the
+``anthropic-ratelimit-*`` headers), ``enqueue()`` scripted responses,
+``truncate_next(n)``, ``gather(n)``, ``hold_after(n, release)``, ``cut_next_stream()`` (a stream broken off mid-answer),
+``fail_tool()``, ``batch_latency`` and ``batches.script()`` for the Message
+Batches endpoints (``anthropic_batches.py``). Prompt caching is accounted as
+the API does: ``cache_creation_input_tokens`` (with its 5m/1h split in
+``cache_creation``) when a prefix is written, ``cache_read_input_tokens``
+while it lives. Counters: ``history``, ``count``, ``rate_limited``,
+``peak_concurrency``, ``buckets.*``, ``batches.created``/``submissions``.
 
 Run it on its own for benchmarks::
 
     python -m tests.fakes.anthropic --port 8766 --latency 2.5 --max-concurrent 2
+    python -m tests.fakes.anthropic --rpm 50 --itpm 30000 --otpm 8000
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ import argparse
 import collections
 import hashlib
 import json
+import math
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +37,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests.fakes.anthropic_batches import FakeBatches
+from tests.fakes.anthropic_limits import FakeBuckets
 from tests.fakes.http import InFlight, LoopbackServer
 from tests.fakes.lecture import TRANSCRIPT as _TRANSCRIPT
 from tests.fakes.lecture import Lecture as _Lecture
@@ -63,6 +75,15 @@ class ScriptedResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+#: How long a prompt-cache entry lives after its last use, by cache_control ttl.
+_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+
+
+def _counted_input(usage: dict[str, Any]) -> int:
+    """Input tokens the input bucket counts: fresh input and cache writes (cache reads are free)."""
+    return int(usage["input_tokens"]) + int(usage["cache_creation_input_tokens"])
+
+
 def _texts(content: Any) -> list[str]:
     if isinstance(content, str):
         return [content]
@@ -78,7 +99,9 @@ class FakeAnthropic:
 
     def __init__(self, *, api_key: str | None = DEFAULT_KEY, latency: float = 0.0,
                  max_concurrent: int | None = None, retry_after: float = 1.0,
-                 port: int = 0, latency_per_1k_output: float = 0.0):
+                 port: int = 0, latency_per_1k_output: float = 0.0,
+                 rpm: int | None = None, itpm: int | None = None, otpm: int | None = None,
+                 batch_latency: float = 0.0):
         self.api_key = api_key
         self.latency = latency
         #: extra seconds per 1000 output tokens: a long answer takes longer, as on the real API
@@ -89,12 +112,18 @@ class FakeAnthropic:
         self.count = 0
         self.rate_limited = 0
         self._in_flight = InFlight()
+        #: the request, input-token and output-token buckets (unlimited unless rpm/itpm/otpm)
+        self.buckets = FakeBuckets(rpm=rpm, itpm=itpm, otpm=otpm)
+        #: the Message Batches endpoints
+        self.batches = FakeBatches(self, latency=batch_latency)
         self._truncate = 0
         self._gather: tuple[threading.Barrier, float] | None = None
         self._gather_left = 0
         self._hold: tuple[int, threading.Event, float] | None = None
+        self._cuts: collections.deque[tuple[int, bool]] = collections.deque()
+        self._tool_failures: list[list[Any]] = []
         self._queue: collections.deque[ScriptedResponse] = collections.deque()
-        self._cache: set[str] = set()
+        self._cache: dict[str, float] = {}
         self._lock = threading.Lock()
         self._ids = 0
         self._server = LoopbackServer(self, port=port)
@@ -173,6 +202,21 @@ class FakeAnthropic:
             except threading.BrokenBarrierError:
                 pass  # not all came: answer anyway, the peak tells
 
+    def cut_next_stream(self, n: int = 1, *, after: int = 6, clean: bool = False) -> None:
+        """Break off the next n streamed answers after ``after`` events.
+
+        ``clean=False`` drops the connection mid-body (a reset: the client sees
+        an incomplete chunked body); ``clean=True`` ends the body properly but
+        before ``message_stop`` (an early EOF).
+        """
+        with self._lock:
+            self._cuts.extend([(after, clean)] * n)
+
+    def fail_tool(self, tool: str, status: int = 529, times: int = 1) -> None:
+        """Answer the next ``times`` requests that force ``tool`` with an error ``status``."""
+        with self._lock:
+            self._tool_failures.append([tool, status, times])
+
     @property
     def requests(self) -> list[dict[str, Any]]:
         """The request bodies received so far."""
@@ -181,9 +225,15 @@ class FakeAnthropic:
 
     # -- serving ----------------------------------------------------------------
 
+    def authorised(self, handler: Any) -> bool:
+        """True when the request carries the key this fake wants (any key if api_key is None)."""
+        return self.api_key is None or self._presented_key(handler) == self.api_key
+
     def handle(self, handler: Any) -> None:
         """Answer one HTTP request (called by LoopbackServer)."""
         raw = handler.read_body()
+        if self.batches.handle(handler, raw):
+            return
         path = handler.path.split("?", 1)[0]
         if handler.command == "GET" and path.rstrip("/") == "/v1/models":
             self._list_models(handler)
@@ -201,32 +251,62 @@ class FakeAnthropic:
             self.history.append({"body": body, "at": time.monotonic(),
                                  "headers": {k.lower(): v for k, v in handler.headers.items()}})
             scripted = self._queue.popleft() if self._queue else None
+            failure = self._tool_failure(body)
         if scripted is not None:
             self._send_scripted(handler, scripted)
             return
-        if self.api_key is not None and self._presented_key(handler) != self.api_key:
+        if not self.authorised(handler):
             handler.send_json(401, error_body(401, "invalid x-api-key"))
+            return
+        if failure is not None:
+            handler.send_json(failure, error_body(failure), headers=self.buckets.headers())
+            return
+        admission = self.buckets.admit(_counted_input(self._usage(body, commit=False)),
+                                       int(body.get("max_tokens") or 0))
+        if not admission.admitted:
+            with self._lock:
+                self.rate_limited += 1
+            handler.send_json(429, error_body(429, f"This request would exceed the rate limit for your "
+                                                   f"organization ({admission.refused_by} per minute)"),
+                              headers={"retry-after": str(max(1, math.ceil(admission.retry_after))),
+                                       **self.buckets.headers()})
             return
         leave = self._in_flight.enter(handler, self.max_concurrent)
         if leave is None:
+            self.buckets.finish(admission, 0)
             with self._lock:
                 self.rate_limited += 1
             handler.send_json(429, error_body(429, "Number of concurrent requests exceeded"),
-                              headers={"retry-after": f"{self.retry_after:g}"})
+                              headers={"retry-after": f"{self.retry_after:g}", **self.buckets.headers()})
             return
         try:
-            self._wait_for_the_gathering()
-            self._wait_if_held(handler)
             message = self._answer(body)
             delay = self.latency + self.latency_per_1k_output * message["usage"]["output_tokens"] / 1000
-            if delay:
-                handler.pause(delay)
             if body.get("stream"):
-                self._send_stream(handler, message)
+                with self._lock:
+                    cut = self._cuts.popleft() if self._cuts else None
+                # As the real API: the headers at once, then the answer as it is written.
+                self._send_stream(handler, message, cut, delay)
+                self.buckets.finish(admission, message["usage"]["output_tokens"])
             else:
-                handler.send_json(200, message, headers={"request-id": message["id"]})
+                self._wait_for_the_gathering()
+                self._wait_if_held(handler)
+                if delay:
+                    handler.pause(delay)
+                self.buckets.finish(admission, message["usage"]["output_tokens"])
+                handler.send_json(200, message, headers={"request-id": message["id"],
+                                                         **self.buckets.headers()})
         finally:
             leave()
+
+    def _tool_failure(self, body: dict[str, Any]) -> int | None:
+        """Under the lock: the scripted error status for a request forcing a failing tool."""
+        name = (body.get("tool_choice") or {}).get("name")
+        for entry in self._tool_failures:
+            if entry[0] == name and entry[2] > 0:
+                entry[2] -= 1
+                return int(entry[1])
+        return None
 
     @property
     def peak_concurrency(self) -> int:
@@ -269,6 +349,10 @@ class FakeAnthropic:
                 self.rate_limited += 1
 
     # -- content ------------------------------------------------------------------
+
+    def answer_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The message this fake answers to a Messages request body (Message Batches use it too)."""
+        return self._answer(body)
 
     def _answer(self, body: dict[str, Any]) -> dict[str, Any]:
         system_texts = _texts(body.get("system"))
@@ -328,40 +412,61 @@ class FakeAnthropic:
                 return _from_schema(tool.get("input_schema") or {})
         return {}
 
-    def _usage(self, body: dict[str, Any]) -> dict[str, int]:
-        """Account prompt caching: the prefix up to the last cache_control block."""
+    def _usage(self, body: dict[str, Any], commit: bool = True) -> dict[str, Any]:
+        """Account prompt caching: the prefix up to the last cache_control block.
+
+        A cache entry lives for its ``ttl`` ("5m" by default, or "1h") from its
+        last use. ``commit=False`` only looks (for the rate-limit check).
+        """
         parts: list[Any] = []
         cached_upto = -1
+        ttl = "5m"
+
+        def mark(block: Any) -> None:
+            nonlocal cached_upto, ttl
+            if isinstance(block, dict) and "cache_control" in block:
+                cached_upto = len(parts) - 1
+                ttl = str((block.get("cache_control") or {}).get("ttl", "5m"))
+
         for tool in body.get("tools") or []:
             parts.append(tool)
-            if isinstance(tool, dict) and "cache_control" in tool:
-                cached_upto = len(parts) - 1
+            mark(tool)
         system = body.get("system")
         for block in ([{"type": "text", "text": system}] if isinstance(system, str) else system or []):
             parts.append(block)
-            if isinstance(block, dict) and "cache_control" in block:
-                cached_upto = len(parts) - 1
+            mark(block)
         for message in body.get("messages") or []:
             content = message.get("content")
             blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
             for block in blocks:
                 parts.append({"role": message.get("role"), **block} if isinstance(block, dict) else block)
-                if isinstance(block, dict) and "cache_control" in block:
-                    cached_upto = len(parts) - 1
+                mark(block)
 
         def size(items: list[Any]) -> int:
             return _tokens(json.dumps(items, sort_keys=True)) if items else 0
 
         prefix, rest = parts[: cached_upto + 1], parts[cached_upto + 1:]
-        usage = {"input_tokens": size(rest), "output_tokens": 0,
-                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        usage: dict[str, Any] = {"input_tokens": size(rest), "output_tokens": 0,
+                                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                                 "cache_creation": {"ephemeral_5m_input_tokens": 0,
+                                                    "ephemeral_1h_input_tokens": 0}}
         if prefix:
-            key = hashlib.sha256(json.dumps([body.get("model"), prefix], sort_keys=True)
-                                 .encode()).hexdigest()
+            # The entry is keyed by its content, not by its ttl marker.
+            plain = [{k: v for k, v in p.items() if k != "cache_control"} if isinstance(p, dict) else p
+                     for p in prefix]
+            key = hashlib.sha256(json.dumps([body.get("model"), plain], sort_keys=True).encode()).hexdigest()
+            now = time.monotonic()
             with self._lock:
-                hit = key in self._cache
-                self._cache.add(key)
-            usage["cache_read_input_tokens" if hit else "cache_creation_input_tokens"] = size(prefix)
+                hit = self._cache.get(key, 0.0) > now
+                if commit:
+                    self._cache[key] = max(self._cache.get(key, 0.0), now + _TTL_SECONDS.get(ttl, 300.0))
+            tokens = size(prefix)
+            if hit:
+                usage["cache_read_input_tokens"] = tokens
+            else:
+                usage["cache_creation_input_tokens"] = tokens
+                usage["cache_creation"]["ephemeral_1h_input_tokens" if ttl == "1h"
+                                        else "ephemeral_5m_input_tokens"] = tokens
         return usage
 
     # -- streaming ------------------------------------------------------------------
@@ -392,15 +497,31 @@ class FakeAnthropic:
                                 "usage": {"output_tokens": message["usage"]["output_tokens"]}}
         yield "message_stop", {"type": "message_stop"}
 
-    def _send_stream(self, handler: Any, message: dict[str, Any]) -> None:
-        handler.answering()
+    def _send_stream(self, handler: Any, message: dict[str, Any],
+                     cut: tuple[int, bool] | None = None, delay: float = 0.0) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream")
         handler.send_header("Cache-Control", "no-cache")
         handler.send_header("Transfer-Encoding", "chunked")
         handler.send_header("request-id", message["id"])
+        for key, value in self.buckets.headers().items():
+            handler.send_header(key, value)
         handler.end_headers()
-        for name, data in self._events(message):
+        handler.wfile.flush()
+        self._wait_for_the_gathering()
+        self._wait_if_held(handler)
+        if delay:
+            handler.pause(delay)
+        # Being answered until the answer comes (the headers went ahead of it).
+        handler.answering()
+        for number, (name, data) in enumerate(self._events(message)):
+            if cut is not None and number >= cut[0]:
+                if cut[1]:
+                    break  # a clean end of the body, before message_stop
+                handler.wfile.flush()
+                handler.close_connection = True
+                handler.connection.shutdown(socket.SHUT_RDWR)  # a reset mid-answer
+                return
             chunk = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
             handler.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
         handler.wfile.write(b"0\r\n\r\n")
@@ -425,13 +546,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-per-1k-output", type=float, default=0.0)
     parser.add_argument("--max-concurrent", type=int, default=None)
     parser.add_argument("--retry-after", type=float, default=1.0)
+    parser.add_argument("--rpm", type=int, default=None, help="requests per minute (token bucket)")
+    parser.add_argument("--itpm", type=int, default=None, help="input tokens per minute")
+    parser.add_argument("--otpm", type=int, default=None, help="output tokens per minute")
+    parser.add_argument("--batch-latency", type=float, default=0.0)
     parser.add_argument("--api-key", default=None,
                         help="key to require in x-api-key (default: accept any)")
     args = parser.parse_args(argv)
     fake = FakeAnthropic(api_key=args.api_key, latency=args.latency,
                          latency_per_1k_output=args.latency_per_1k_output,
                          max_concurrent=args.max_concurrent, retry_after=args.retry_after,
-                         port=args.port).start()
+                         rpm=args.rpm, itpm=args.itpm, otpm=args.otpm,
+                         batch_latency=args.batch_latency, port=args.port).start()
     print(f"fake Anthropic API at {fake.base_url}", flush=True)
     try:
         while True:

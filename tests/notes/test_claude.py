@@ -19,6 +19,7 @@ from yt_study_buddy.errors import (
     ClaudeResponseError,
     ClaudeSpendLimit,
     ClaudeTruncated,
+    InternalError,
     NetworkError,
 )
 from yt_study_buddy.batch.limits import ServiceLimits
@@ -453,9 +454,10 @@ def test_unreachable_api_is_network_error():
     assert info.value.fatal and info.value.retryable  # stops the batch; a later re-run can succeed
 
 
-def test_convert_unknown_exception_is_response_error():
+def test_convert_unknown_exception_is_an_internal_error():
+    # A bug of ours (or an SDK surprise) is not disguised as a service error.
     err = convert_anthropic_error(ValueError("boom"))
-    assert isinstance(err, ClaudeResponseError)
+    assert isinstance(err, InternalError) and err.kind == "internal" and not err.retryable
 
 
 def test_max_concurrent_respected_under_eight_threads():

@@ -9,7 +9,6 @@ from yt_study_buddy.notes.pricing import (
     BATCH_DISCOUNT,
     PRICES_AS_OF,
     PriceTable,
-    cache_read_share,
     load_price_table,
     standard_price,
 )
@@ -63,12 +62,6 @@ def test_unknown_model_gives_tokens_only(model):
 def test_standard_multipliers():
     price = standard_price(4, 20)
     assert (price.cache_write, price.cache_write_1h, price.cache_read) == (5.0, 8.0, 0.4)
-
-
-def test_cache_read_share():
-    assert cache_read_share({"input_tokens": 100, "cache_creation_input_tokens": 300,
-                             "cache_read_input_tokens": 600}) == pytest.approx(0.6)
-    assert cache_read_share({}) == 0.0
 
 
 def test_default_table_is_dated():

@@ -10,21 +10,29 @@ tests) in one process do not share state.
 - ``CircuitBreaker``: after YouTube blocks us, all workers hold off for a
   cool-down that doubles on each further trip (blocks inside one window count
   once) and resets on success.
-- ``ServiceLimits``: the bundle one batch uses.
+- ``ServiceLimits``: the bundle one batch uses; its ``claude_pacer``
+  (``pacing.RatePacer``) is the shared view of Claude's request and token
+  buckets, and ``announce_wait`` tells the front ends about a long wait.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from yt_study_buddy.batch.pacing import RatePacer
 from yt_study_buddy.errors import Cancelled
 
-__all__ = ["StartSpacer", "SharedBackoff", "CircuitBreaker", "AdaptiveLimiter", "ServiceLimits"]
+__all__ = ["StartSpacer", "SharedBackoff", "CircuitBreaker", "AdaptiveLimiter", "ServiceLimits", "UnderWay",
+           "MAX_CLAUDE_WAIT"]
 
 Clock = Callable[[], float]
+
+#: The longest rate-limit wait a batch sits out; a server asking for more stops the batch.
+MAX_CLAUDE_WAIT = 600.0
 
 
 def _sleep_until(deadline: float, clock: Clock, cancel: threading.Event | None) -> None:
@@ -74,13 +82,17 @@ class SharedBackoff:
         self._until = 0.0
         self.max_pause = max_pause
         self.pauses = 0
+        #: what the current pause waits for, in words ("Claude's rate limit")
+        self.why = "the service"
 
-    def pause_for(self, seconds: float) -> None:
-        """Ask every worker to wait at least ``seconds`` from now."""
+    def pause_for(self, seconds: float, why: str | None = None) -> None:
+        """Ask every worker to wait at least ``seconds`` from now (``why``: shown to the user)."""
         seconds = min(max(0.0, seconds), self.max_pause)
         with self._lock:
             self._until = max(self._until, self._clock() + seconds)
             self.pauses += 1
+            if why:
+                self.why = why
 
     @property
     def remaining(self) -> float:
@@ -219,6 +231,30 @@ class AdaptiveLimiter:
             self._successes = 0
 
 
+class UnderWay:
+    """How many videos of the batch are being processed (a Message Batch round waits for all of them)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    @property
+    def count(self) -> int:
+        """Videos started and not yet finished."""
+        with self._lock:
+            return self._count
+
+    def join(self) -> None:
+        """A video starts."""
+        with self._lock:
+            self._count += 1
+
+    def leave(self) -> None:
+        """A video is finished (done, failed, skipped or cancelled)."""
+        with self._lock:
+            self._count = max(0, self._count - 1)
+
+
 @dataclass
 class ServiceLimits:
     """Per-service limits for one batch: YouTube few and spaced, Claude more with shared backoff."""
@@ -228,10 +264,28 @@ class ServiceLimits:
     claude_concurrency: int = 8
     youtube_cooldown: float = 30.0
     cancel: threading.Event = field(default_factory=threading.Event)
+    #: pace Claude calls by the buckets the API reports (off: only react to 429s)
+    claude_pacing: bool = True
+    #: told (text, seconds) when calls must wait a while, (None, None) when the wait is over
+    on_wait: Callable[[str | None, float | None], None] | None = None
+    #: waits at least this long are announced through on_wait
+    wait_notice: float = 5.0
 
     def __post_init__(self) -> None:
         self.youtube_spacer = StartSpacer(self.youtube_delay)
         self.youtube_slots = threading.BoundedSemaphore(max(1, self.youtube_concurrency))
         self.youtube_breaker = CircuitBreaker(base_cooldown=self.youtube_cooldown)
         self.claude_slots = AdaptiveLimiter(max(1, self.claude_concurrency))
-        self.claude_backoff = SharedBackoff()
+        # Up to the longest wait a batch sits out (a longer retry-after stops the batch).
+        self.claude_backoff = SharedBackoff(max_pause=MAX_CLAUDE_WAIT)
+        self.claude_pacer = RatePacer(enabled=self.claude_pacing)
+        self.videos_under_way = UnderWay()
+
+    def announce_wait(self, text: str | None, seconds: float | None = None) -> None:
+        """Tell the front end why calls wait and for how long (None: the wait is over)."""
+        if self.on_wait is None:
+            return
+        try:
+            self.on_wait(text, seconds)
+        except Exception:  # noqa: BLE001 - a display bug must not fail the batch
+            logging.getLogger(__name__).warning("wait notice failed", exc_info=True)

@@ -70,6 +70,12 @@ class ProcessingMetrics:
         self.method_counts: dict[str, int] = {}
         self.failures: list[ProcessingResult] = []
         self.usage: dict[str, int] = {}
+        #: estimated dollars of the priced videos, and the models that had no price
+        self.cost_usd = 0.0
+        self.unpriced_models: set[str] = set()
+        #: set by the app: the date of the prices, and whether the Message Batches API was used
+        self.prices_as_of: str | None = None
+        self.batch_api = False
         self._lock = threading.Lock()
 
     def add_result(self, result: ProcessingResult) -> None:
@@ -96,6 +102,10 @@ class ProcessingMetrics:
                 self.failures.append(result)
             for key, value in result.usage.items():
                 self.usage[key] = self.usage.get(key, 0) + int(value)
+            if result.cost_usd is not None:
+                self.cost_usd += result.cost_usd
+            elif any(result.usage.values()):
+                self.unpriced_models.add(result.model or "unknown")
 
     @property
     def success_rate(self) -> float:
@@ -109,6 +119,37 @@ class ProcessingMetrics:
         """Mean seconds per processed video, 0.0 when there were none."""
         processed = self.total_videos - self.skipped - self.not_finished
         return self.total_time / processed if processed > 0 else 0.0
+
+    @property
+    def cache_read_share(self) -> float:
+        """Share of all input tokens read from the prompt cache (0.0 when none)."""
+        read = self.usage.get("cache_read_input_tokens", 0)
+        total = read + self.usage.get("input_tokens", 0) + self.usage.get("cache_creation_input_tokens", 0)
+        return read / total if total else 0.0
+
+    def usage_lines(self) -> list[str]:
+        """Tokens by kind, the cache-read share and the estimated cost ([] when no model was paid)."""
+        u = self.usage
+        if not any(u.get(k) for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+                                      "cache_read_input_tokens")):
+            return []
+        # Any engine's tokens (Claude, an OpenAI-compatible server): the engine is named above.
+        parts = [f"{u.get('input_tokens', 0):,} in", f"{u.get('output_tokens', 0):,} out"]
+        if u.get("cache_creation_input_tokens"):
+            parts.append(f"{u['cache_creation_input_tokens']:,} written to cache")
+        if u.get("cache_read_input_tokens"):
+            parts.append(f"{u['cache_read_input_tokens']:,} read from cache "
+                         f"({self.cache_read_share * 100:.0f}% of input)")
+        lines = ["Model tokens: " + ", ".join(parts)]
+        if self.cost_usd or not self.unpriced_models:
+            notes = [f"prices as of {self.prices_as_of}"] if self.prices_as_of else []
+            if self.batch_api:
+                notes.append("Message Batches API at half price")
+            lines.append(f"Estimated cost: ${self.cost_usd:.4f}" + (f" ({'; '.join(notes)})" if notes else ""))
+        for model in sorted(self.unpriced_models):
+            lines.append(f"No price known for model {model}: tokens only "
+                         "(add its price in a file named by YT_STUDY_BUDDY_PRICES)")
+        return lines
 
     def summary_lines(self) -> list[str]:
         """Human-readable summary, one line per fact."""
@@ -133,12 +174,7 @@ class ProcessingMetrics:
             lines.append(f"Average time per video: {self.average_time:.{digits}f}s")
         if self.wall_time:
             lines.append(f"Wall time: {self.wall_time:.1f}s")
-        if self.usage.get("input_tokens") or self.usage.get("output_tokens"):
-            # Any engine's tokens (Claude, an OpenAI-compatible server): the engine is named above.
-            cached = self.usage.get("cache_read_input_tokens", 0)
-            lines.append(f"Model tokens: {self.usage.get('input_tokens', 0)} in, "
-                         f"{self.usage.get('output_tokens', 0)} out"
-                         + (f", {cached} read from cache" if cached else ""))
+        lines += self.usage_lines()
         for failure in self.failures:
             hint = " (retryable)" if failure.retryable else ""
             lines.append(f"  FAILED {failure.title or failure.video_id or failure.url}: {failure.error}{hint}")
@@ -209,9 +245,12 @@ class ParallelVideoProcessor:
         process_func: Callable[[str], ProcessingResult],
         *,
         space_starts: bool = True,
+        workers: int | None = None,
     ) -> list[ProcessingResult]:
         """Run process_func on every URL in a thread pool; return results in input order.
 
+        ``workers`` overrides ``max_workers`` for this run (jobs that mostly wait,
+        e.g. on Message Batches, may run many at once).
         With ``space_starts`` the starts of jobs are spaced by ``rate_limit_delay``
         inside the workers (never in the submit loop). Callers whose jobs
         space their own network work (``YouTubeStudyNotes``) pass False.
@@ -223,6 +262,9 @@ class ParallelVideoProcessor:
         self.stop_reason = None
         spacer = StartSpacer(self.rate_limit_delay if space_starts else 0.0)
         cancel = self.cancel_event
+        shared = self.share
+        if workers and workers != shared.workers:
+            self.share = WorkerShare(workers, cancel)  # this run's slots; the usual ones come back after
         total = len(urls)
         results: dict[int, ProcessingResult] = {}
         completed = 0
@@ -237,7 +279,7 @@ class ParallelVideoProcessor:
                 self._stop(f"batch stopped: {result.error}")
             return result
 
-        executor = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="video")
+        executor = ThreadPoolExecutor(max_workers=max(1, workers or self.max_workers), thread_name_prefix="video")
         futures: dict[Future, int] = {}
         grace: float | None = None
         try:
@@ -284,6 +326,8 @@ class ParallelVideoProcessor:
                 self.interrupted = True
                 self._stop("interrupted (Ctrl-C)")
                 executor.shutdown(wait=False, cancel_futures=True)
+            finally:
+                self.share = shared
         for future, index in futures.items():
             if index in results:
                 continue

@@ -57,7 +57,7 @@ environment: ANTHROPIC_API_KEY (or CLAUDE_API_KEY), ANTHROPIC_BASE_URL,
   YT_STUDY_BUDDY_MODEL (or CLAUDE_MODEL), OPENAI_BASE_URL, OPENAI_API_KEY,
   YT_STUDY_BUDDY_OPENAI_MODEL (or OPENAI_MODEL),
   YT_STUDY_BUDDY_CONTEXT_TOKENS, YT_STUDY_BUDDY_YOUTUBE_URL, TOR_CONTROL_PASSWORD,
-  YT_STUDY_BUDDY_PRICES;
+  YT_STUDY_BUDDY_PRICES, YT_STUDY_BUDDY_CLAUDE_PACING;
   a .env file in the working directory is read too.
 
 exit codes: 0 all done, 1 some video failed or interrupted, 2 usage error.
@@ -84,6 +84,7 @@ _workers = _ranged(int, MIN_WORKERS, MAX_WORKERS, "a whole number",
                    f"must be between {MIN_WORKERS} and {MAX_WORKERS}")
 _delay = _ranged(float, 0, 600, "a number of seconds", "must be between 0 and 600 seconds")
 _port = _ranged(int, 1, 65535, "a port number", "port out of range")
+_budget = _ranged(float, 0.0001, 1_000_000, "an amount in US dollars", "must be more than 0 US dollars")
 
 
 def _languages(text: str) -> list[str]:
@@ -119,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--base-url", metavar="URL",
                    help="OpenAI-compatible server for --engine openai, e.g. http://localhost:11434/v1 "
                         "for Ollama (default: $OPENAI_BASE_URL, else OpenAI's API)")
+    g.add_argument("--budget", type=_budget, metavar="USD",
+                   help="stop starting new videos once the batch's estimated Claude spend would pass USD")
+    g.add_argument("--batch-api", action="store_true",
+                   help="send Claude calls through the Message Batches API: half price, results within "
+                        "minutes to hours; a re-run resumes unfinished batches")
     g.add_argument("--force", action="store_true",
                    help="re-process videos that already have notes; also lets -o name a folder holding other vaults")
     g.add_argument("--retry-failed", action="store_true", help="re-process failed, retryable jobs from the job log")
@@ -217,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parallel=args.parallel, max_workers=args.workers, delay=args.delay, engine=args.engine,
             model=args.model, base_url=args.base_url, languages=args.lang, force=args.force,
             tor=args.tor, tor_config=tor_config, proxy=args.proxy, cookies=args.cookies,
+            budget=args.budget, batch_api=args.batch_api,
         )
         if args.anki:
             from yt_study_buddy.study.anki import check_anki_target
@@ -273,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if app.engine_notice:
                 print(app.engine_notice, file=out)
             mode = f"parallel, {app.max_workers} workers" if args.parallel else "sequential"
+            if args.batch_api and engine == "claude":
+                mode = "all at once, Claude through the Message Batches API (half price)"
             print(f"Processing {len(sources)} video(s) ({mode}, engine: {engine})…", file=out)
         with TerminalProgress(len(sources), out) as progress:
             app.event_sink = progress.on_event

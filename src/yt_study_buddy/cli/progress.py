@@ -41,6 +41,8 @@ class TerminalProgress:
         self._live: Any = None
         self._overall_view: Any = None
         self._gone = False
+        self._wait_text: str | None = None
+        self._wait_row: Any = None
 
     def __enter__(self) -> "TerminalProgress":
         if self.live and self.total:
@@ -77,7 +79,10 @@ class TerminalProgress:
             self._live.stop()
 
     def on_event(self, event: JobEvent) -> None:
-        """Show a video's stage change (live mode only: plain mode prints results)."""
+        """Show a video's stage change (live mode only: plain mode prints results) or a batch-wide wait."""
+        if event.stage == Stage.WAITING:
+            self._show_wait(event)
+            return
         if self._progress is None:
             return
         key = event.video_id or event.url
@@ -97,6 +102,23 @@ class TerminalProgress:
                 self._rows[key] = self._progress.add_task(description, total=None)
             else:
                 self._progress.update(row, description=description)
+
+    def _show_wait(self, event: JobEvent) -> None:
+        """A line saying what the whole batch waits for (a rate limit, a Message Batch), or none."""
+        text = event.wait_text()
+        with self._lock:
+            if text == self._wait_text:
+                return
+            self._wait_text = text
+            if self._progress is None:
+                if text:
+                    print(f"… {text}", file=self.stream, flush=True)
+                return
+            if self._wait_row is not None:
+                self._progress.remove_task(self._wait_row)
+                self._wait_row = None
+            if text:
+                self._wait_row = self._progress.add_task(f"  {text}", total=None)
 
     def on_result(self, result: ProcessingResult, completed: int, total: int) -> None:
         """Count a finished video and print a line for it."""

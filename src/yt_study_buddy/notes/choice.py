@@ -7,6 +7,8 @@ a run that generates nothing never pays for an SDK import.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 from yt_study_buddy.batch.limits import ServiceLimits
@@ -57,13 +59,13 @@ def choose_engine(choice: str, settings: Settings, base_url: str | None = None) 
 
 
 def build_engine(name: str, settings: Settings, limits: ServiceLimits, *, model: str | None = None,
-                 base_url: str | None = None) -> NoteEngine:
-    """Create the chosen engine (this imports its SDK)."""
+                 base_url: str | None = None, batch_ledger: Any = None) -> NoteEngine:
+    """Create the chosen engine (this imports its SDK); ``batch_ledger``: Claude through Message Batches."""
     if name == "claude":
         from yt_study_buddy.notes.claude import ClaudeEngine
 
         return ClaudeEngine(api_key=settings.api_key or "", base_url=settings.anthropic_base_url,
-                            model=model or settings.model, limits=limits)
+                            model=model or settings.model, limits=limits, batch_ledger=batch_ledger)
     if name == "openai":
         from yt_study_buddy.notes.openai_compat import OpenAIEngine
 

@@ -1,163 +1,67 @@
 """Stage notes: study notes and assessments from Claude through the official anthropic SDK.
 
-The SDK is imported lazily (inside ``ClaudeEngine.__init__`` and
-``convert_anthropic_error``), so importing this module is cheap and the CLI's
-``--help`` stays fast.
+The engine builds the requests (``prompts.py``) and reads the answers
+(``answers.py``); how a request travels is someone else's job:
+``claude_calls.DirectCaller`` sends one call at a time, paced by the API's
+rate-limit buckets and retried under the batch's shared limits, and
+``claude_batches.MessageBatches`` (``--batch-api``) gathers the calls of all
+videos into Message Batches at half price. Every SDK exception is mapped at
+one place, ``claude_errors.claude_errors``.
 
-Retries are ours, not the SDK's (``max_retries=0``): one batch shares one
-``ServiceLimits``, so a 429 seen by one worker pauses every worker via
-``limits.claude_backoff`` instead of each thread hammering the API on its own
-schedule.
+The SDK is imported lazily (inside ``ClaudeEngine.__init__`` and the error
+mapper), so importing this module is cheap and the CLI's ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
-import email.utils
-import random
+import hashlib
+import re
 import threading
 import time
-from typing import Any, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from yt_study_buddy.batch.limits import ServiceLimits
+from yt_study_buddy.config import DEFAULT_MODEL, register_secret
+from yt_study_buddy.errors import ClaudeAuthError, ClaudeResponseError, ClaudeTruncated
+from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
 from yt_study_buddy.notes import answers, prompts
 from yt_study_buddy.notes.cards import card_range
-from yt_study_buddy.config import DEFAULT_MODEL, redact, register_secret
-from yt_study_buddy.errors import (
-    Cancelled,
-    ClaudeAuthError,
-    ClaudeRateLimited,
-    ClaudeResponseError,
-    ClaudeSpendLimit,
-    ClaudeTruncated,
-    NetworkError,
-    StudyBuddyError,
-)
-from yt_study_buddy.batch.limits import AdaptiveLimiter, ServiceLimits
+from yt_study_buddy.notes.claude_calls import USAGE_FIELDS, Call, DirectCaller, add_usage
+from yt_study_buddy.notes.claude_errors import StreamCut, convert_anthropic_error
 from yt_study_buddy.notes.llm_parts import LLMPartCalls, assessment_input
-from yt_study_buddy.models import Assessment, NotesResult, Transcript, VideoMeta
 
-__all__ = ["ClaudeEngine", "convert_anthropic_error", "USAGE_FIELDS"]
+if TYPE_CHECKING:  # pragma: no cover
+    from yt_study_buddy.notes.claude_batches import BatchLedger, MessageBatches
 
-T = TypeVar("T")
-
-USAGE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_input_tokens",
-    "cache_read_input_tokens",
-)
+__all__ = ["ClaudeEngine", "convert_anthropic_error", "USAGE_FIELDS", "MAX_CONTINUATIONS"]
 
 #: How many times a note cut off at max_tokens is continued before giving up.
 MAX_CONTINUATIONS = 3
-
-_THROTTLE_TYPES = {"rate_limit_error": "rate limit reached", "overloaded_error": "is overloaded"}
-
-
-def _api_detail(exc: Any) -> str:
-    """Return the API's own short explanation, scrubbed of secrets."""
-    message = getattr(exc, "api_message", None)
-    if not isinstance(message, str) or not message.strip():
-        return ""
-    return redact(message.strip())[:200]
+# max_tokens of the tool calls: the API holds max_tokens of the output-token rate
+# limit until an answer is in, so asking for far more than an answer needs slows a
+# batch near its limits. The study data grows with the cards asked for.
+_STUDY_TOKENS, _TOKENS_PER_CARD = 2048, 120
+_ASSESSMENT_TOKENS = 4096
+# The notes: about half the transcript's length at most (notes cut off at max_tokens
+# are continued, so a tight limit costs a little, never the notes).
+_NOTES_TOKENS, _NOTES_PER_TRANSCRIPT_TOKEN = 2048, 0.5
 
 
-def convert_anthropic_error(exc: BaseException) -> StudyBuddyError:
-    """Turn an anthropic SDK exception into the project's error, by type."""
-    import anthropic  # lazy: only reached once the engine is in use
-
-    if isinstance(exc, StudyBuddyError):
-        return exc
-    # Spend and billing limits first: they are RateLimitError / 402 subclasses
-    # that must stop the batch instead of being retried.
-    if isinstance(exc, (anthropic.EnforcedSpendLimitReachedError,
-                        anthropic.ContractSpendLimitReachedError,
-                        anthropic.LinkedOrganizationSpendLimitReachedError)):
-        return ClaudeSpendLimit()
-    if isinstance(exc, anthropic.PaymentRequiredError):
-        return ClaudeSpendLimit(
-            "the Anthropic account has a billing problem (payment required); finished "
-            "notes are kept, fix billing and re-run to do the rest")
-    if isinstance(exc, anthropic.OrganizationOnHoldError):
-        return ClaudeAuthError("the Anthropic organization is on hold; the API refuses requests")
-    if isinstance(exc, anthropic.AuthenticationError):
-        return ClaudeAuthError()
-    if isinstance(exc, anthropic.PermissionDeniedError):
-        return ClaudeAuthError("the Anthropic API key is not allowed to use this model or API "
-                               "(permission denied)")
-    if isinstance(exc, anthropic.RateLimitError):
-        return ClaudeRateLimited("Claude API rate limit reached (HTTP 429)")
-    if isinstance(exc, anthropic.OverloadedError):
-        return ClaudeRateLimited("Claude API is overloaded (HTTP 529)")
-    if isinstance(exc, anthropic.NotFoundError):
-        detail = _api_detail(exc)
-        return ClaudeResponseError("Claude model or endpoint not found (check the model name)"
-                                   + (f": {detail}" if detail else ""))
-    if isinstance(exc, anthropic.BadRequestError):
-        detail = _api_detail(exc)
-        return ClaudeResponseError("Claude rejected the request"
-                                   + (f": {detail}" if detail else ""))
-    if isinstance(exc, anthropic.InternalServerError):
-        return ClaudeResponseError(f"Claude API server error (HTTP {exc.status_code})",
-                                   retryable=True)
-    if isinstance(exc, anthropic.APITimeoutError):
-        return NetworkError("the Claude API did not answer in time")
-    if isinstance(exc, anthropic.APIConnectionError):
-        return NetworkError("could not reach the Claude API (network unreachable)")
-    if isinstance(exc, anthropic.APIStatusError) and exc.type in _THROTTLE_TYPES:
-        # An error event inside a 200 stream carries no telling status code;
-        # the body's structured error type says what it is.
-        return ClaudeRateLimited(f"Claude API {_THROTTLE_TYPES[exc.type]} (mid-answer)")
-    if isinstance(exc, anthropic.APIStatusError) and exc.type == "api_error":
-        return ClaudeResponseError("Claude API server error (mid-answer)", retryable=True)
-    if isinstance(exc, anthropic.APIStatusError):
-        detail = _api_detail(exc)
-        return ClaudeResponseError(f"Claude API error (HTTP {exc.status_code})"
-                                   + (f": {detail}" if detail else ""),
-                                   retryable=exc.status_code in (408, 409))
-    if isinstance(exc, anthropic.APIResponseValidationError):
-        return ClaudeResponseError("Claude sent an answer that does not match the API schema")
-    if isinstance(exc, anthropic.AnthropicError):
-        return ClaudeResponseError("Claude API request failed")
-    return ClaudeResponseError(f"Claude answer could not be read ({type(exc).__name__})")
+def _text_of(message: Any) -> str:
+    return "".join(block.text for block in message.content if getattr(block, "type", None) == "text")
 
 
-def _is_throttle(exc: Any, anthropic: Any) -> bool:
-    """True for a 429 or an overload, which every worker should back off from."""
-    if isinstance(exc, (anthropic.RateLimitError, anthropic.OverloadedError)):
-        return True
-    return isinstance(exc, anthropic.APIStatusError) and exc.type in _THROTTLE_TYPES
+def _user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
 
 
-def _retry_after(exc: Any) -> float | None:
-    """Seconds the server asked us to wait, from retry-after-ms or retry-after."""
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    headers = response.headers
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000.0)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:  # the HTTP-date form
-        parsed = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, parsed.timestamp() - time.time())
+_VIDEO_ID = re.compile(r'video_id="([^"]*)"')
 
 
-def _add_usage(total: dict[str, int], usage: Any) -> None:
-    for name in USAGE_FIELDS:
-        value = getattr(usage, name, None) if usage is not None else None
-        if isinstance(value, int):
-            total[name] = total.get(name, 0) + value
+def _video_of(system: list[dict[str, Any]]) -> str:
+    """The video a system prompt is about (its data block names it), for a call's name in a batch."""
+    found = _VIDEO_ID.search(str(system[-1].get("text", ""))) if system else None
+    return found.group(1) if found else "video"
 
 
 class ClaudeEngine(LLMPartCalls):
@@ -168,7 +72,9 @@ class ClaudeEngine(LLMPartCalls):
     def __init__(self, *, api_key: str, base_url: str | None = None, model: str = DEFAULT_MODEL,
                  limits: ServiceLimits | None = None, max_retries: int = 6,
                  timeout: float = 600.0, max_tokens: int = 8192,
-                 backoff_base: float = 1.0, backoff_max: float = 60.0):
+                 backoff_base: float = 1.0, backoff_max: float = 60.0,
+                 batch_ledger: "BatchLedger | None" = None, batch_poll: float = 10.0,
+                 batch_gather: float = 60.0):
         import anthropic  # lazy: see the module docstring
 
         if not api_key:
@@ -176,16 +82,27 @@ class ClaudeEngine(LLMPartCalls):
         register_secret(api_key)
         self.model = model
         self.limits = limits or ServiceLimits()
-        self.max_retries = max(0, max_retries)
         self.max_tokens = max_tokens
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self._anthropic = anthropic
         # One client per engine: it is thread-safe and pools connections.
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url,
                                            max_retries=0, timeout=timeout)
-        self._rng = random.Random()
-        self._rng_lock = threading.Lock()
+        self._caller = DirectCaller(self._client, self.limits, max_retries=max_retries,
+                                    backoff_base=backoff_base, backoff_max=backoff_max)
+        # When each video first asked: its later calls keep that place in the rate-limit line.
+        self._since: dict[str, float] = {}
+        self._lock = threading.Lock()
+        #: the Message Batches transport (``--batch-api``), or None for direct calls
+        self.batches: "MessageBatches | None" = None
+        if batch_ledger is not None:
+            from yt_study_buddy.notes.claude_batches import MessageBatches
+
+            self.batches = MessageBatches(self._client, self.limits, batch_ledger, model=model,
+                                          poll_interval=batch_poll, gather_window=batch_gather)
+
+    @property
+    def max_retries(self) -> int:
+        """Retries of one call (and continuations of one broken-off stream)."""
+        return self._caller.max_retries
 
     # -- public API ---------------------------------------------------------
 
@@ -197,22 +114,27 @@ class ClaudeEngine(LLMPartCalls):
                        on_draft: Callable[[str, dict[str, int]], None] | None = None) -> NotesResult:
         """Write study notes and the structured study data for one video.
 
-        ``draft``: notes markdown already paid for (the streaming call is skipped);
+        ``draft``: notes markdown already paid for (the notes call is skipped);
         ``on_draft``: called with the markdown and its usage as soon as it is
-        streamed, so a later failure does not lose it.
+        written, so a later failure does not lose it.
         """
         if not transcript.segments:
             raise ClaudeResponseError("the transcript is empty; there is nothing to take notes on")
         system = prompts.system_blocks(meta, transcript)
         usage: dict[str, int] = {}
-        if draft:
-            markdown = draft
-        else:
-            markdown = self._stream_notes(system, meta, usage)
-            if on_draft is not None:
+        if draft or self.batches is None:
+            markdown = draft or self._stream_notes(system, meta, usage)
+            if not draft and on_draft is not None:
                 on_draft(markdown, dict(usage))
-        return self._study_notes(system, markdown, existing_subjects, usage,
-                                 transcript.duration)
+            return self._study_notes(system, markdown, existing_subjects, usage, transcript.duration,
+                                     video_id=meta.video_id)
+        # One round of Message Batches for both: the study data does not need the notes.
+        study_call = self._study_call(system, existing_subjects, transcript.duration)
+        first, study_message = self._run(meta.video_id, [self._notes_call(system, meta, []), study_call])
+        markdown = self._finish_notes(meta, system, usage, first)
+        if on_draft is not None:
+            on_draft(markdown, dict(usage))
+        return self._study_result(study_message, markdown, existing_subjects, usage)
 
     def generate_assessment(self, meta: VideoMeta, transcript: Transcript,
                             notes: NotesResult) -> Assessment:
@@ -222,38 +144,106 @@ class ClaudeEngine(LLMPartCalls):
         # A lecture written in parts is assessed from its parts' notes (see llm_parts).
         system, request = assessment_input(meta, transcript, notes, self.context_budget())
         usage: dict[str, int] = {}
-        data = self._tool_call(system, request, prompts.ASSESSMENT_TOOL, usage)
+        call = Call("assessment", self._params(system, [_user(request)], tool=prompts.ASSESSMENT_TOOL,
+                                               max_tokens=_ASSESSMENT_TOKENS))
+        [message] = self._run(meta.video_id, [call])
+        add_usage(usage, message.usage)
+        data = self._tool_input(message, prompts.ASSESSMENT_TOOL)
         questions = answers.assessment_questions(data, who="Claude", error=ClaudeResponseError)
         return Assessment(questions=questions, usage=usage)
 
     def close(self) -> None:
-        """Close the HTTP connections of the shared client."""
+        """Stop waiting for Message Batches and close the HTTP connections of the shared client."""
+        if self.batches is not None:
+            self.batches.close()
         self._client.close()
 
-    # -- calls ----------------------------------------------------------------
+    # -- requests -------------------------------------------------------------
 
-    def _study_notes(self, system: list[dict[str, Any]], markdown: str,
-                     existing_subjects: Sequence[str], usage: dict[str, int],
-                     duration: float | None) -> NotesResult:
+    def _params(self, system: list[dict[str, Any]], messages: list[dict[str, Any]],
+                tool: str | None = None, max_tokens: int | None = None) -> dict[str, Any]:
+        # The same tools on every call (also the text-only notes call): a change
+        # in tools would invalidate the prompt cache. max_tokens near what a call
+        # needs: the API holds that much of the output-token limit while it runs.
+        limit = self.max_tokens if max_tokens is None else min(self.max_tokens, max_tokens)
+        return {"model": self.model, "max_tokens": limit, "system": system,
+                "messages": messages, "tools": prompts.TOOLS,
+                "tool_choice": {"type": "tool", "name": tool} if tool else {"type": "none"}}
+
+    def _stream_notes(self, system: list[dict[str, Any]], meta: VideoMeta, usage: dict[str, int],
+                      request: str | None = None) -> str:
+        """The notes for this system prompt (a lecture, a part of one, or its parts' notes), whole."""
+        # A long lecture's parts and overview ask in parallel: each its own name in a batch.
+        label = "notes" if request is None else "notes-" + hashlib.sha256(request.encode()).hexdigest()[:8]
+        return self._finish_notes(meta, system, usage, None, request=request, label=label)
+
+    def _study_call(self, system: list[dict[str, Any]], existing_subjects: Sequence[str],
+                    duration: float | None) -> Call:
+        cards = card_range(duration)
+        request = prompts.study_data_request(existing_subjects, cards)
+        return Call("study", self._params(system, [_user(request)], tool=prompts.STUDY_TOOL,
+                                          max_tokens=_STUDY_TOKENS + _TOKENS_PER_CARD * cards[1]))
+
+    def _study_notes(self, system: list[dict[str, Any]], markdown: str, existing_subjects: Sequence[str],
+                     usage: dict[str, int], duration: float | None, *, video_id: str = "") -> NotesResult:
         """Take the study data and cards for these notes (same system prompt, so the cache is shared)."""
-        data = self._tool_call(system, prompts.study_data_request(existing_subjects, card_range(duration)),
-                               prompts.STUDY_TOOL, usage)
+        [message] = self._run(video_id or _video_of(system), [self._study_call(system, existing_subjects,
+                                                                                duration)])
+        return self._study_result(message, markdown, existing_subjects, usage)
+
+    def _study_result(self, message: Any, markdown: str, existing_subjects: Sequence[str],
+                      usage: dict[str, int]) -> NotesResult:
+        add_usage(usage, message.usage)
+        data = self._tool_input(message, prompts.STUDY_TOOL)
         study = answers.study_data(data, existing_subjects, who="Claude", error=ClaudeResponseError)
         return NotesResult(markdown=markdown, concepts=study.concepts, summary=study.summary,
                            subject=study.subject, engine=self.name, model=self.model, usage=usage,
                            flashcards=study.flashcards)
 
-    def _stream_notes(self, system: list[dict[str, Any]], meta: VideoMeta,
-                      usage: dict[str, int], request: str | None = None) -> str:
-        """Stream the notes; continue an answer cut off at max_tokens a bounded number of times."""
-        messages: list[dict[str, Any]] = [{"role": "user", "content": request or prompts.notes_request(meta)}]
+    def _notes_call(self, system: list[dict[str, Any]], meta: VideoMeta, parts: list[str],
+                    label: str = "notes", request: str | None = None) -> Call:
+        spoken = len(system[-1]["text"]) / 4  # the transcript block, in tokens (about)
+        limit = int(max(_NOTES_TOKENS, _NOTES_PER_TRANSCRIPT_TOKEN * spoken))
+        messages = [_user(request or prompts.notes_request(meta))]
+        if parts:
+            # Ask for the rest in a new turn (not an assistant prefill, which
+            # newer models reject), passing everything written so far.
+            messages += [{"role": "assistant", "content": "".join(parts)},
+                         _user(prompts.continue_request())]
+        return Call(label, self._params(system, messages, max_tokens=limit), stream=True)
+
+    def _run(self, video_id: str, calls: list[Call]) -> list[Any]:
+        """Send calls (one round) and return their messages, in order."""
+        if self.batches is not None:
+            return self.batches.run(video_id, calls)
+        with self._lock:
+            since = self._since.setdefault(video_id, time.monotonic())
+        for call in calls:
+            call.since = since
+        return [self._caller.call(call) for call in calls]
+
+    def _finish_notes(self, meta: VideoMeta, system: list[dict[str, Any]], usage: dict[str, int],
+                      message: Any, *, request: str | None = None, label: str = "notes") -> str:
+        """Get the whole notes: continue an answer cut off at max_tokens, or broken off mid-stream.
+
+        ``message`` is the first answer when it is already in hand (a batch round).
+        """
         parts: list[str] = []
-        for _ in range(MAX_CONTINUATIONS + 1):
-            message = self._call(lambda: self._stream_once(system, messages))
-            _add_usage(usage, message.usage)
-            text = "".join(block.text for block in message.content
-                           if getattr(block, "type", None) == "text")
-            parts.append(text)
+        continuations = cuts = 0
+        while True:
+            if message is None:
+                name = label if not (continuations or cuts) else f"{label}-c{continuations + cuts}"
+                try:
+                    [message] = self._run(meta.video_id, [self._notes_call(system, meta, parts, name, request)])
+                except StreamCut as cut:
+                    add_usage(usage, cut.usage)
+                    cuts += 1
+                    if cut.fatal or not cut.partial.strip() or cuts > self.max_retries:
+                        raise
+                    parts.append(cut.partial)  # paid for: the retry continues from it
+                    continue
+            add_usage(usage, message.usage)
+            parts.append(_text_of(message))
             if message.stop_reason in ("end_turn", "stop_sequence"):
                 markdown = answers.clean_markdown("".join(parts), meta)
                 if not markdown.strip():
@@ -266,33 +256,16 @@ class ClaudeEngine(LLMPartCalls):
                 # Nothing to continue from (the API rejects an empty assistant turn).
                 raise ClaudeTruncated(f"Claude's notes were cut off before any text "
                                       f"(max_tokens={self.max_tokens}); not saved")
-            # Ask for the rest in a new turn (not an assistant prefill, which
-            # newer models reject), passing everything written so far.
-            messages = [messages[0],
-                        {"role": "assistant", "content": "".join(parts)},
-                        {"role": "user", "content": prompts.continue_request()}]
-        raise ClaudeTruncated(
-            f"Claude's notes were still cut off after {MAX_CONTINUATIONS} continuations "
-            f"(max_tokens={self.max_tokens}); not saved")
+            continuations += 1
+            if continuations > MAX_CONTINUATIONS:
+                raise ClaudeTruncated(
+                    f"Claude's notes were still cut off after {MAX_CONTINUATIONS} continuations "
+                    f"(max_tokens={self.max_tokens}); not saved")
+            message = None
 
-    def _stream_once(self, system: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Any:
-        with self._client.messages.stream(
-            model=self.model, max_tokens=self.max_tokens, system=system, messages=messages,
-            tools=prompts.TOOLS, tool_choice={"type": "none"},
-        ) as stream:
-            for _ in stream.text_stream:
-                pass  # drain: the final message accumulates the text
-            return stream.get_final_message()
-
-    def _tool_call(self, system: list[dict[str, Any]], request: str, tool: str,
-                   usage: dict[str, int]) -> dict[str, Any]:
-        """Force one tool call and return its input."""
-        message = self._call(lambda: self._client.messages.create(
-            model=self.model, max_tokens=self.max_tokens, system=system,
-            messages=[{"role": "user", "content": request}],
-            tools=prompts.TOOLS, tool_choice={"type": "tool", "name": tool},
-        ))
-        _add_usage(usage, message.usage)
+    @staticmethod
+    def _tool_input(message: Any, tool: str) -> dict[str, Any]:
+        """The input of the forced tool call in ``message``."""
         if message.stop_reason == "max_tokens":
             raise ClaudeTruncated(f"Claude's {tool} answer was cut off at max_tokens")
         for block in message.content:
@@ -301,60 +274,3 @@ class ClaudeEngine(LLMPartCalls):
                     raise ClaudeResponseError(f"Claude's {tool} answer is not an object")
                 return block.input
         raise ClaudeResponseError(f"Claude did not call {tool}")
-
-    def _call(self, fn: Callable[[], T]) -> T:
-        """Run one API call under the shared limits, retrying what can be retried."""
-        anthropic = self._anthropic
-        limits = self.limits
-        slots = limits.claude_slots
-        attempt = 0
-        while True:
-            limits.claude_backoff.wait(limits.cancel)
-            if limits.cancel.is_set():
-                raise Cancelled("the batch was interrupted")
-            self._acquire_slot()
-            try:
-                result = fn()
-            except Exception as exc:  # noqa: BLE001 - converted by type below
-                failure: BaseException = exc
-                if _is_throttle(exc, anthropic) and isinstance(slots, AdaptiveLimiter):
-                    # Still holding our slot: tells the limiter how many got through.
-                    slots.record_overload()
-            else:
-                if isinstance(slots, AdaptiveLimiter):
-                    slots.record_success()
-                return result
-            finally:
-                # Release before any back-off sleep: the slot covers the call only.
-                slots.release()
-            error = convert_anthropic_error(failure)
-            if isinstance(error, NetworkError) and error.retryable and attempt >= self.max_retries:
-                # Unreachable after every retry: the next video would only wait as long
-                # again. Stop the batch; finished notes are kept.
-                error.fatal = True
-                error.reason = f"{error.reason}; batch stopped, re-run when the Claude API is reachable"
-            if not error.retryable or error.fatal or attempt >= self.max_retries:
-                raise error from None
-            delay = self._backoff(attempt)
-            if _is_throttle(failure, anthropic):
-                # The service is telling everyone to slow down: pause every worker.
-                server_wait = _retry_after(failure)
-                limits.claude_backoff.pause_for(server_wait if server_wait is not None else delay)
-            elif isinstance(error, NetworkError):
-                # Unreachable for one worker is unreachable for all: everyone waits.
-                limits.claude_backoff.pause_for(delay)
-            elif limits.cancel.wait(delay):
-                raise Cancelled("the batch was interrupted") from None
-            attempt += 1
-
-    def _acquire_slot(self) -> None:
-        # Wake up regularly so an interrupted batch never waits for a slot.
-        slots = self.limits.claude_slots
-        while not slots.acquire(timeout=0.5):
-            if self.limits.cancel.is_set():
-                raise Cancelled("the batch was interrupted")
-
-    def _backoff(self, attempt: int) -> float:
-        with self._rng_lock:
-            jitter = 0.5 + self._rng.random() / 2
-        return min(self.backoff_max, self.backoff_base * (2 ** attempt)) * jitter

@@ -41,7 +41,6 @@ __all__ = [
     "PriceTable",
     "standard_price",
     "load_price_table",
-    "cache_read_share",
 ]
 
 PRICES_AS_OF = "2026-12-01"
@@ -205,13 +204,6 @@ class PriceTable:
         merged = dict(self.prices)
         merged.update({_normalise(k): v for k, v in entries.items()})
         return PriceTable(merged, as_of or self.as_of)
-
-
-def cache_read_share(usage: Mapping[str, int]) -> float:
-    """Share of all input tokens that were read from the prompt cache (0.0 when none)."""
-    read = int(usage.get("cache_read_input_tokens", 0) or 0)
-    total = read + int(usage.get("input_tokens", 0) or 0) + int(usage.get("cache_creation_input_tokens", 0) or 0)
-    return read / total if total else 0.0
 
 
 _PRICE_FIELDS = {f.name for f in fields(ModelPrice)}

@@ -127,6 +127,8 @@ class BatchView:
     nothing_new: bool = False
     #: set by BatchRunner.cancel (script thread) when the user pressed Stop
     cancelled: bool = False
+    #: the batch-wide wait in force (a rate limit, a Message Batch), or None
+    waiting: JobEvent | None = None
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -161,6 +163,9 @@ class BatchView:
         parts = [f"Processing: {counts['done']}/{self.total} done", f"{counts['running']} running"]
         parts += [f"{counts[k]} {k}" for k in ("failed", "cancelled") if counts[k]]
         text = " · ".join(parts)
+        wait = self.waiting.wait_text() if self.waiting is not None else None
+        if wait:
+            text += f" · {wait}"
         if self.cancelled:
             text += " — stopping: waiting videos are cancelled, requests in flight finish"
         return text
@@ -201,6 +206,9 @@ class BatchView:
             self.finished = True
 
     def _apply_event(self, event: JobEvent) -> None:
+        if event.stage == Stage.WAITING:
+            self.waiting = event if event.detail else None
+            return
         row = self._row(event.url, event.url)
         if event.title:
             row.title = event.title
@@ -256,6 +264,9 @@ class BatchView:
         if report.links_written and count["done"]:
             # Only a run that wrote notes has written links; a no-op only found them in place.
             self.summary += f"; {report.links_written} cross-links written"
+        usage = report.metrics.usage_lines()
+        if usage:
+            self.summary += "\n" + "\n".join(usage)
 
 
 class BatchRunner:
@@ -423,8 +434,13 @@ def read_uploaded_list(folder: str | Path, name: str, data: bytes, *, root: Path
     return read_list_file(path)
 
 _LOG_COLUMNS = ("finished_at", "title", "subject", "status", "error", "retryable",
-                "duration", "transcript_method", "engine", "model", "url")
-_TEXT_COLUMNS = frozenset(_LOG_COLUMNS) - {"retryable", "duration"}
+                "duration", "cost_usd", "transcript_method", "engine", "model", "url")
+_TEXT_COLUMNS = frozenset(_LOG_COLUMNS) - {"retryable", "duration", "cost_usd"}
+
+
+def _dollars(value: Any) -> str:
+    """A cost cell: "$0.0123", or "" when unknown (no price, nothing paid yet)."""
+    return f"${value:.4f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
 
 
 def _text(value: Any) -> str:
@@ -440,6 +456,7 @@ def log_rows(records: Iterable[Mapping[str, Any]], limit: int = 500) -> list[dic
         for column in _LOG_COLUMNS:
             value = record.get(column)
             row[column] = _text(value) if column in _TEXT_COLUMNS else value
+        row["cost_usd"] = _dollars(record.get("cost_usd"))
         # A video stopped before its page was read has no title: name it by its id.
         row["title"] = row["title"] or _text(record.get("video_id"))
         if record.get("status") == "failed" and record.get("error_kind") == "cancelled":

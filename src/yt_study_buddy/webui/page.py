@@ -65,6 +65,10 @@ class Options:
     output: Path
     #: The OpenAI-compatible server for engine 'openai' (None: OPENAI_BASE_URL or OpenAI's API).
     base_url: str | None = None
+    #: send Claude calls through the Message Batches API (half price, slower)
+    batch_api: bool = False
+    #: stop starting videos once the estimated spend would pass this many US dollars
+    budget: float | None = None
 
 
 def linked_vault(folder: str | None) -> str | None:
@@ -115,6 +119,15 @@ def sidebar(settings: Settings) -> Options:
     else:
         model = bar.text_input("Claude model", value=settings.model, key="model",
                                disabled=engine == "offline")
+    batch_api = bar.checkbox("Message Batches API (half price, slower)", value=False, key="batch_api",
+                             disabled=engine in ("offline", "openai"),
+                             help="Claude answers a batch of requests within minutes to hours at half "
+                                  "the price. Closing the page or a crash loses nothing: the next run "
+                                  "collects the batch's results.")
+    budget = bar.number_input("Budget (US$, 0 = no limit)", min_value=0.0, value=0.0, step=0.5,
+                              key="budget", disabled=engine == "offline",
+                              help="No new video is started once the batch's estimated Claude spend "
+                                   "would pass this; finished notes are kept.")
     # A note link opened in a new browser tab names its vault (when not the default).
     output = bar.text_input("Output folder", value=linked_vault(st.query_params.get("output")) or DEFAULT_OUTPUT,
                             key="output",
@@ -132,7 +145,9 @@ def sidebar(settings: Settings) -> Options:
                    auto_categorize=auto_categorize, engine=engine,
                    model=(model or "").strip() or None,
                    base_url=(base_url or "").strip() or None,
-                   output=Path((output or "").strip() or DEFAULT_OUTPUT).expanduser())
+                   output=Path((output or "").strip() or DEFAULT_OUTPUT).expanduser(),
+                   batch_api=bool(batch_api) and engine not in ("offline", "openai"),
+                   budget=float(budget) if budget and engine != "offline" else None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -171,6 +186,7 @@ def make_app(options: Options, channel: Channel | None = None, *, force: bool = 
         generate_assessments=options.assessments, auto_categorize=options.auto_categorize,
         parallel=options.parallel, max_workers=options.workers,
         engine=options.engine, model=options.model, base_url=options.base_url, force=force,
+        budget=options.budget, batch_api=options.batch_api,
         progress_callback=channel.progress if channel else None,
         result_callback=channel.result if channel else None,
         event_sink=channel.event if channel else None,
