@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from tests.fakes.anthropic import DEFAULT_KEY
+from tests.fakes.anthropic import DEFAULT_KEY, chosen_tool
 from tests.fakes.youtube import LECTURE_TOPICS, make_lecture
 from tests.guard.loopback import guarded_env
 from yt_study_buddy import YouTubeStudyNotes
@@ -64,8 +64,7 @@ def test_one_long_video_writes_its_parts_at_once_on_the_batch_workers(tmp_path, 
     assert "- [Networks](https://youtu.be/longvideo01?t=900) · 15:00" in text
     assert len(list((tmp_path / "notes").rglob("*Assessment.md"))) == 1
     # The assessment needs only the parts: it was asked for beside the overview, not after it.
-    tools = [body["tool_choice"].get("name") for body in fake_anthropic.requests if "tool_choice" in body
-             and body["tool_choice"].get("type") == "tool"]
+    tools = [chosen_tool(body) for body in fake_anthropic.requests if chosen_tool(body)]
     assert tools == ["record_assessment", "record_study_data"]
     # The note is written: its paid-for drafts are gone.
     assert not list((tmp_path / "notes" / ".study-buddy" / "generated").glob("*.parts"))

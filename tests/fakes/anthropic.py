@@ -28,6 +28,7 @@ import argparse
 import collections
 import hashlib
 import json
+import re
 import math
 import socket
 import threading
@@ -54,6 +55,24 @@ DEFAULT_KEY = "sk-ant-fake-test-key-0123456789"
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
                 403: "permission_error", 404: "not_found_error", 413: "request_too_large",
                 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
+
+
+#: Models that refuse a forced tool_choice with 400, as the real API does (Claude Sonnet 5.5).
+NO_FORCED_TOOL = frozenset({"claude-sonnet-5-5"})
+_CALL = re.compile(r"\s*Call (\w+)")
+
+
+def chosen_tool(body: dict[str, Any]) -> str | None:
+    """The tool a request asks for: forced by tool_choice, or named by 'Call X' under tool_choice auto."""
+    choice = body.get("tool_choice") or {}
+    if choice.get("type") == "tool":
+        return choice.get("name") or None
+    if choice.get("type", "auto") != "auto":
+        return None
+    tools = {spec.get("name") for spec in body.get("tools") or []}
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    found = _CALL.match("\n".join(_texts(users[-1].get("content")))) if users else None
+    return found.group(1) if found and found.group(1) in tools else None
 
 
 def error_body(status: int, message: str = "", error_code: str | None = None,
@@ -261,6 +280,10 @@ class FakeAnthropic:
         if failure is not None:
             handler.send_json(failure, error_body(failure), headers=self.buckets.headers())
             return
+        if (body.get("tool_choice") or {}).get("type") in ("tool", "any") and body.get("model") in NO_FORCED_TOOL:
+            handler.send_json(400, error_body(400, "tool_choice forcing tool use is not supported for this "
+                                                   "model; use tool_choice auto"))
+            return
         admission = self.buckets.admit(_counted_input(self._usage(body, commit=False)),
                                        int(body.get("max_tokens") or 0))
         if not admission.admitted:
@@ -300,8 +323,8 @@ class FakeAnthropic:
             leave()
 
     def _tool_failure(self, body: dict[str, Any]) -> int | None:
-        """Under the lock: the scripted error status for a request forcing a failing tool."""
-        name = (body.get("tool_choice") or {}).get("name")
+        """Under the lock: the scripted error status for a request asking for a failing tool."""
+        name = chosen_tool(body)
         for entry in self._tool_failures:
             if entry[0] == name and entry[2] > 0:
                 entry[2] -= 1
@@ -360,7 +383,7 @@ class FakeAnthropic:
         all_text = "\n".join(system_texts + [t for m in messages for t in _texts(m.get("content"))])
         found = _TRANSCRIPT.search(all_text)
         lecture = _Lecture(found.group(2), found.group(3)) if found else _Lecture("unknown", "")
-        choice = body.get("tool_choice") or {}
+        name = chosen_tool(body)
         max_tokens = int(body.get("max_tokens") or 1024)
         with self._lock:
             truncate = self._truncate > 0
@@ -369,8 +392,7 @@ class FakeAnthropic:
             self._ids += 1
             msg_id = f"msg_fake_{self._ids:06d}"
         usage = self._usage(body)
-        if choice.get("type") == "tool":
-            name = choice.get("name", "")
+        if name:
             tool_input = self._tool_input(name, body, lecture, all_text)
             out_tokens = _tokens(json.dumps(tool_input))
             if truncate or out_tokens > max_tokens:

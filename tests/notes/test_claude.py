@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.fakes.anthropic import DEFAULT_KEY, FakeAnthropic, error_body
+from tests.fakes.anthropic import DEFAULT_KEY, FakeAnthropic, chosen_tool, error_body
 from yt_study_buddy.notes import prompts
 from yt_study_buddy.notes.claude import ClaudeEngine, convert_anthropic_error
 from yt_study_buddy.errors import (
@@ -89,7 +89,7 @@ def test_structured_data_comes_from_a_forced_tool(fake_anthropic):
     result = engine.generate_notes(META, make_transcript(), existing_subjects=["machine learning",
                                                                                "Cooking"])
     data_call = fake_anthropic.requests[1]
-    assert data_call["tool_choice"] == {"type": "tool", "name": prompts.STUDY_TOOL}
+    assert data_call["tool_choice"] == {"type": "auto"} and chosen_tool(data_call) == prompts.STUDY_TOOL
     assert {t["name"] for t in data_call["tools"]} == {prompts.STUDY_TOOL, prompts.ASSESSMENT_TOOL}
     assert "gradient descent" in result.concepts and "learning rate" in result.concepts
     assert result.summary
@@ -228,7 +228,7 @@ def test_assessment_has_four_categories_with_answers(fake_anthropic):
     assessment = engine.generate_assessment(META, make_transcript(), notes)
 
     call = fake_anthropic.requests[-1]
-    assert call["tool_choice"] == {"type": "tool", "name": prompts.ASSESSMENT_TOOL}
+    assert call["tool_choice"] == {"type": "auto"} and chosen_tool(call) == prompts.ASSESSMENT_TOOL
     # Gap analysis needs the notes to compare against.
     assert "<notes>" in call["messages"][0]["content"]
     assert "## Key points" in call["messages"][0]["content"]
@@ -268,7 +268,7 @@ def test_study_data_missing_fields_is_an_error(fake_anthropic):
     original = fake_anthropic._answer
 
     def answer(body):
-        if body.get("tool_choice", {}).get("type") == "tool":
+        if chosen_tool(body) == prompts.STUDY_TOOL:
             return _tool_message(prompts.STUDY_TOOL, {"concepts": ["a"], "subject": "S"})
         return original(body)
 
@@ -524,3 +524,17 @@ def test_api_error_text_never_carries_a_custom_key(fake_anthropic):
     with pytest.raises(ClaudeResponseError) as info:
         engine.generate_notes(META, make_transcript())
     assert key not in str(info.value) and key not in info.value.reason
+
+
+def test_the_default_model_is_never_sent_a_forced_tool_choice(fake_anthropic):
+    """Claude Sonnet 5.5 (the default) answers a forced tool_choice with 400; the fake does the same."""
+    from yt_study_buddy.config import DEFAULT_MODEL
+
+    engine = engine_for(fake_anthropic)
+    assert engine.model == DEFAULT_MODEL
+    transcript = make_transcript()
+    notes = engine.generate_notes(META, transcript)
+    engine.generate_assessment(META, transcript, notes)
+    choices = [body.get("tool_choice") for body in fake_anthropic.requests]
+    assert choices and all(c in ({"type": "auto"}, {"type": "none"}) for c in choices), choices
+    assert sum(c == {"type": "auto"} for c in choices) == 2

@@ -165,10 +165,13 @@ class ClaudeEngine(LLMPartCalls):
         # The same tools on every call (also the text-only notes call): a change
         # in tools would invalidate the prompt cache. max_tokens near what a call
         # needs: the API holds that much of the output-token limit while it runs.
+        # tool_choice "auto", never a forced tool: current models (Claude Sonnet 5.5) refuse
+        # forced tool use with a 400. Each request opens with "Call <tool> ..." and an
+        # answer without that call is reported (ClaudeResponseError), never guessed at.
         limit = self.max_tokens if max_tokens is None else min(self.max_tokens, max_tokens)
         return {"model": self.model, "max_tokens": limit, "system": system,
                 "messages": messages, "tools": prompts.TOOLS,
-                "tool_choice": {"type": "tool", "name": tool} if tool else {"type": "none"}}
+                "tool_choice": {"type": "auto"} if tool else {"type": "none"}}
 
     def _stream_notes(self, system: list[dict[str, Any]], meta: VideoMeta, usage: dict[str, int],
                       request: str | None = None) -> str:
@@ -265,7 +268,7 @@ class ClaudeEngine(LLMPartCalls):
 
     @staticmethod
     def _tool_input(message: Any, tool: str) -> dict[str, Any]:
-        """The input of the forced tool call in ``message``."""
+        """The input of the call to ``tool`` in ``message``."""
         if message.stop_reason == "max_tokens":
             raise ClaudeTruncated(f"Claude's {tool} answer was cut off at max_tokens")
         for block in message.content:
