@@ -12,13 +12,12 @@ disguised as a service error.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import logging
 import sys
-import time
 from typing import Any, Iterator
 
 from yt_study_buddy.config import redact
+from yt_study_buddy.notes.calls import retry_after_seconds
 from yt_study_buddy.errors import (
     ClaudeAuthError,
     ClaudeError,
@@ -62,27 +61,7 @@ def _api_detail(exc: Any) -> str:
 def retry_after_of(exc: Any) -> float | None:
     """Seconds the server asked us to wait, from retry-after-ms or retry-after."""
     response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    headers = response.headers
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000.0)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:  # the HTTP-date form
-        parsed = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, parsed.timestamp() - time.time())
+    return None if response is None else retry_after_seconds(response.headers)
 
 
 def _throttle(reason: str, exc: Any, *, overloaded: bool) -> ClaudeRateLimited:
