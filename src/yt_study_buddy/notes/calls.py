@@ -20,7 +20,7 @@ from typing import Any, Callable, TypeVar
 from yt_study_buddy.batch.limits import AdaptiveLimiter, ServiceLimits
 from yt_study_buddy.errors import Cancelled, NetworkError, StudyBuddyError
 
-__all__ = ["LimitedCalls", "retry_after_seconds"]
+__all__ = ["LimitedCalls", "retry_after_seconds", "acquire_slot", "backoff_delay"]
 
 T = TypeVar("T")
 
@@ -47,6 +47,19 @@ def retry_after_seconds(headers: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, parsed.timestamp() - time.time())
+
+
+def acquire_slot(limits: ServiceLimits) -> None:
+    """Take one of the batch's model-call slots, waking regularly so an interrupted batch never waits."""
+    slots = limits.claude_slots
+    while not slots.acquire(timeout=0.5):
+        if limits.cancel.is_set():
+            raise Cancelled("the batch was interrupted")
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff for the attempt, capped, with jitter so workers don't retry in step."""
+    return min(cap, base * (2 ** attempt)) * (0.5 + rng.random() / 2)
 
 
 class LimitedCalls:
@@ -108,13 +121,8 @@ class LimitedCalls:
             attempt += 1
 
     def _acquire_slot(self) -> None:
-        # Wake up regularly so an interrupted batch never waits for a slot.
-        slots = self.limits.claude_slots
-        while not slots.acquire(timeout=0.5):
-            if self.limits.cancel.is_set():
-                raise Cancelled("the batch was interrupted")
+        acquire_slot(self.limits)
 
     def _backoff(self, attempt: int) -> float:
         with self._rng_lock:
-            jitter = 0.5 + self._rng.random() / 2
-        return min(self.backoff_max, self.backoff_base * (2 ** attempt)) * jitter
+            return backoff_delay(attempt, self.backoff_base, self.backoff_max, self._rng)

@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 from yt_study_buddy.batch.limits import MAX_CLAUDE_WAIT, AdaptiveLimiter, ServiceLimits
 from yt_study_buddy.errors import Cancelled, ClaudeRateLimited, NetworkError, StudyBuddyError
+from yt_study_buddy.notes.calls import acquire_slot, backoff_delay
 from yt_study_buddy.notes.claude_errors import StreamCut, claude_errors
 
 __all__ = ["Call", "DirectCaller", "InputEstimate", "add_usage", "counted_input", "USAGE_FIELDS"]
@@ -310,13 +311,8 @@ class DirectCaller:
             self.limits.announce_wait("pacing calls to Claude's rate limit", seconds)
 
     def _acquire_slot(self) -> None:
-        # Wake up regularly so an interrupted batch never waits for a slot.
-        slots = self.limits.claude_slots
-        while not slots.acquire(timeout=0.5):
-            if self.limits.cancel.is_set():
-                raise Cancelled("the batch was interrupted")
+        acquire_slot(self.limits)
 
     def _backoff(self, attempt: int) -> float:
         with self._rng_lock:
-            jitter = 0.5 + self._rng.random() / 2
-        return min(self.backoff_max, self.backoff_base * (2 ** attempt)) * jitter
+            return backoff_delay(attempt, self.backoff_base, self.backoff_max, self._rng)
